@@ -1,0 +1,125 @@
+package yama
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/terraform-yama/terraform-provider-yama/internal/ptrace"
+)
+
+func TestReadReportsRuntimeAndDropIn(t *testing.T) {
+	files := map[string]string{
+		DefaultFile:                        "kernel.yama.ptrace_scope = 2\n",
+		"/usr/lib/sysctl.d/50-pid-max.conf": "kernel.pid_max = 4194304\n",
+		"/usr/lib/sysctl.d/README":          "not a conf file\n",
+		"/etc/sysctl.conf":                  "# empty\n",
+	}
+	shellHosts(t, "1\n", files, func(t *testing.T, h localHost) {
+		st, err := Read(context.Background(), h, DefaultFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !st.Available || st.Runtime != ptrace.Restricted {
+			t.Errorf("runtime = %v/%v, want available 1", st.Available, st.Runtime)
+		}
+		if st.Managed.Kind != KindRegular || string(st.Managed.Content) != files[DefaultFile] {
+			t.Errorf("managed = %+v", st.Managed)
+		}
+		if st.Systemd {
+			t.Error("systemd reported without /run/systemd/system")
+		}
+		var conf []string
+		for _, f := range st.Config {
+			if f.Kind == KindRegular {
+				conf = append(conf, f.Path)
+			}
+		}
+		want := []string{DefaultFile, "/usr/lib/sysctl.d/50-pid-max.conf", "/etc/sysctl.conf"}
+		if strings.Join(conf, " ") != strings.Join(want, " ") {
+			t.Errorf("config files = %v, want %v", conf, want)
+		}
+	})
+}
+
+func TestReadWithoutYama(t *testing.T) {
+	shellHosts(t, "", nil, func(t *testing.T, h localHost) {
+		st, err := Read(context.Background(), h, DefaultFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Available {
+			t.Error("Available = true on a host without the proc file")
+		}
+		if st.Managed.Exists() {
+			t.Errorf("managed file reported: %+v", st.Managed)
+		}
+	})
+}
+
+func TestReadSymlinksAndSystemd(t *testing.T) {
+	shellHosts(t, "0", map[string]string{"/etc/sysctl.conf": "kernel.yama.ptrace_scope=2\n"}, func(t *testing.T, h localHost) {
+		mustSymlink(t, "../sysctl.conf", filepath.Join(h.root, "etc/sysctl.d/99-sysctl.conf"))
+		mustSymlink(t, "/dev/null", filepath.Join(h.root, "etc/sysctl.d/10-ptrace.conf"))
+		if err := os.MkdirAll(filepath.Join(h.root, SystemdRunDir), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		st, err := Read(context.Background(), h, DefaultFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !st.Systemd {
+			t.Error("systemd not detected")
+		}
+		if st.Managed.Kind != KindSymlink || st.Managed.Target != "/dev/null" || len(st.Managed.Content) != 0 {
+			t.Errorf("managed = %+v, want a link to /dev/null with no content", st.Managed)
+		}
+		var link *File
+		for i, f := range st.Config {
+			if f.Path == "/etc/sysctl.d/99-sysctl.conf" {
+				link = &st.Config[i]
+			}
+		}
+		if link == nil || link.Kind != KindSymlink || link.Target != "../sysctl.conf" || string(link.Content) != "kernel.yama.ptrace_scope=2\n" {
+			t.Errorf("99-sysctl.conf = %+v", link)
+		}
+	})
+}
+
+func TestReadRefusesOversizedDropIn(t *testing.T) {
+	big := strings.Repeat("#", MaxFileSize+10)
+	shellHosts(t, "1", map[string]string{DefaultFile: big}, func(t *testing.T, h localHost) {
+		_, err := Read(context.Background(), h, DefaultFile)
+		if !errors.Is(err, ErrTooLarge) {
+			t.Fatalf("err = %v, want ErrTooLarge", err)
+		}
+	})
+}
+
+func TestReadContentIsExact(t *testing.T) {
+	// Trailing blank lines, no final newline, bytes that look like markup:
+	// the content must come back byte for byte or drift would be invented.
+	content := "kernel.yama.ptrace_scope = 1\n\n\n# end \x1e\\n $(x) 'q'"
+	shellHosts(t, "1", map[string]string{DefaultFile: content}, func(t *testing.T, h localHost) {
+		st, err := Read(context.Background(), h, DefaultFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(st.Managed.Content) != content {
+			t.Errorf("content = %q, want %q", st.Managed.Content, content)
+		}
+	})
+}
+
+func mustSymlink(t *testing.T, target, link string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(link), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+}
