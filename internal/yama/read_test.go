@@ -13,7 +13,7 @@ import (
 
 func TestReadReportsRuntimeAndDropIn(t *testing.T) {
 	files := map[string]string{
-		DefaultFile:                        "kernel.yama.ptrace_scope = 2\n",
+		DefaultFile:                         "kernel.yama.ptrace_scope = 2\n",
 		"/usr/lib/sysctl.d/50-pid-max.conf": "kernel.pid_max = 4194304\n",
 		"/usr/lib/sysctl.d/README":          "not a conf file\n",
 		"/etc/sysctl.conf":                  "# empty\n",

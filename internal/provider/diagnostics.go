@@ -1,0 +1,119 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+
+	"github.com/terraform-yama/terraform-provider-yama/internal/ptrace"
+	"github.com/terraform-yama/terraform-provider-yama/internal/sshclient"
+	"github.com/terraform-yama/terraform-provider-yama/internal/yama"
+)
+
+// All user-facing wording lives in this file: what happened, on which
+// host, and what to do about it.
+
+// advice maps a sentinel error to a summary and a remedy. The first entry
+// whose error matches wins, so specific entries come first.
+var advice = []struct {
+	err     error
+	summary string
+	remedy  string
+}{
+	{sshclient.ErrHostKeyChanged, "Host key changed",
+		"The host presented a different key than the one you trust. This may be a man-in-the-middle attack, or the host was reinstalled. Verify the new key out of band (e.g. on the host's console: `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub`) before updating known_hosts or `host_key`."},
+	{sshclient.ErrHostKeyUnknown, "Host key unknown",
+		"The host's key is not trusted yet. Verify the fingerprint above out of band, then add the host to `known_hosts_file` (e.g. `ssh-keyscan HOST >> ~/.ssh/known_hosts` after checking it) or pin it with `host_key`."},
+	{sshclient.ErrUnreachable, "Host unreachable",
+		"Check that the host is up, that `host` and `port` are right, and that no firewall blocks SSH from here."},
+	{sshclient.ErrHandshakeTimeout, "SSH handshake timed out",
+		"The host accepted the TCP connection but did not complete the SSH handshake within `timeout`. Check that SSH (not another service) listens on that port, and raise `timeout` for slow hosts."},
+	{sshclient.ErrAuthFailed, "SSH authentication refused",
+		"Check `user` and the credentials (`private_key`, `password`, `agent`), and that the key is in the user's authorized_keys on the host."},
+	{sshclient.ErrSudoPassword, "sudo password rejected",
+		"Set `sudo_password` to the login user's password, or give the user NOPASSWD rights for sudo."},
+	{sshclient.ErrSudoTimeout, "sudo did not respond",
+		"sudo neither ran the command nor asked for a password in time. Check the host's sudo configuration (e.g. a `requiretty` default or a PAM module that waits for input)."},
+	{sshclient.ErrSudoRefused, "sudo refused",
+		"The login user may not run commands as root without a password. Grant NOPASSWD sudo, set `sudo_password`, or connect as root."},
+	{sshclient.ErrConnectionLost, "SSH connection lost",
+		"The connection dropped during the operation. Run `terraform plan` again: it shows what the host now holds, and one more apply converges."},
+	{sshclient.ErrConfig, "Invalid SSH configuration", "Fix the connection settings in the provider block or the `ssh` block."},
+	{yama.ErrYamaAbsent, "Yama is not enabled",
+		"The kernel has no Yama LSM, so kernel.yama.ptrace_scope does not exist. Boot a kernel with CONFIG_SECURITY_YAMA and Yama in the `lsm=` list, or do not manage this host with yama_ptrace_scope."},
+	{yama.ErrLocked, "ptrace_scope is locked at 3",
+		"The live value is 3 (no-attach) and the kernel refuses any other value until reboot. Set `apply_runtime = false` to persist the new value now and reboot later, or reboot the host first."},
+	{yama.ErrReadOnly, "Read-only file system",
+		"The path is on a read-only mount (e.g. /proc/sys in a container, or a read-only /etc). Manage the setting where the file system is writable, such as the host rather than a container."},
+	{yama.ErrPermission, "Permission denied",
+		"Changing ptrace_scope needs root (CAP_SYS_PTRACE) and writing the drop-in needs root. Connect as root or set `sudo = true` for a user with sudo rights."},
+	{yama.ErrNoSpace, "No space left on device",
+		"The drop-in could not be written; the previous file is left as it was. Free space on the host and apply again."},
+	{yama.ErrNotRegular, "Drop-in path is not a regular file",
+		"The path is a symbolic link or another kind of file, which this resource will not overwrite. Choose another `file`, or remove the link on the host if it is not needed."},
+	{yama.ErrTooLarge, "File too large",
+		fmt.Sprintf("A sysctl file is over %d KiB, which is far beyond any real drop-in. Inspect it on the host.", yama.MaxFileSize>>10)},
+	{yama.ErrInvalidValue, "Value rejected by the kernel", "The kernel accepts only " + ptrace.Describe() + "."},
+	{yama.ErrVerify, "Host does not hold the value written",
+		"The write reported success but reading back shows something else. Something on the host (a config manager, a container runtime) may be resetting it."},
+	{yama.ErrUnreadable, "Drop-in not readable",
+		"The connecting user cannot read the drop-in. Connect as root or enable `sudo`."},
+	{yama.ErrProtocol, "Unexpected output from host",
+		"The host's shell printed something unexpected. Make sure the login user's shell runs `sh -c` commands without printing banners (e.g. from .bashrc)."},
+}
+
+// hostDiagnostic turns a domain or transport error into a diagnostic that
+// names the host and says what to do.
+func hostDiagnostic(host string, err error) diag.Diagnostic {
+	summary, remedy := "Operation failed", "See the error above."
+	for _, a := range advice {
+		if errors.Is(err, a.err) {
+			summary, remedy = a.summary, a.remedy
+			break
+		}
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		summary, remedy = "Operation cancelled", "Terraform cancelled the operation or its deadline passed; run it again."
+	}
+	var hk *sshclient.HostKeyError
+	if errors.As(err, &hk) && errors.Is(err, sshclient.ErrHostKeyUnknown) {
+		remedy = fmt.Sprintf("%s\n\nFingerprint: %s\nTo pin it: host_key = %q", remedy, hk.Fingerprint, hk.Key)
+	}
+	return diag.NewErrorDiagnostic(summary+" on "+host, strings.TrimSpace(err.Error())+"\n\n"+remedy)
+}
+
+// Plan-time messages.
+
+func lockedPlanDiagnostic(host string, want ptrace.Scope) diag.Diagnostic {
+	return diag.NewErrorDiagnostic("ptrace_scope is locked at 3 on "+host,
+		fmt.Sprintf("The live kernel.yama.ptrace_scope on %s is 3 (no-attach), and the kernel refuses any other value until reboot, "+
+			"so the live value cannot be set to %d (%s).\n\n"+
+			"Either set `apply_runtime = false` to persist %d in the drop-in now (it takes effect at the next boot, and `reboot_required` "+
+			"becomes true), or reboot the host first.", host, want, want.Mode(), want))
+}
+
+func scopeThreeWarning(host string) diag.Diagnostic {
+	return diag.NewWarningDiagnostic("ptrace_scope 3 cannot be undone without a reboot on "+host,
+		"Setting kernel.yama.ptrace_scope to 3 (no-attach) disables ptrace attach for every process, root included, "+
+			"and the kernel refuses any other value until the host reboots. Debuggers, strace and crash reporters that attach "+
+			"will stop working. To lower it later, change the drop-in with `apply_runtime = false` and reboot.")
+}
+
+func insecureHostKeyWarning(where string) diag.Diagnostic {
+	return diag.NewWarningDiagnostic("Host key verification is disabled",
+		fmt.Sprintf("insecure_ignore_host_key = true in %s: any host key is accepted, so a man-in-the-middle could impersonate "+
+			"the host and capture credentials. Use known_hosts_file or host_key instead.", where))
+}
+
+func restoreLockedWarning(host string, original ptrace.Scope) diag.Diagnostic {
+	return diag.NewWarningDiagnostic("Live ptrace_scope stays 3 until reboot on "+host,
+		fmt.Sprintf("on_destroy = \"restore\" put back the drop-in, but the live value is 3 and the kernel will not return to %d (%s) until the host reboots.",
+			original, original.Mode()))
+}
+
+func yamaAbsent(host string) error {
+	return &yama.Error{Host: host, Op: "read", Path: yama.ProcPath, Err: yama.ErrYamaAbsent}
+}

@@ -1,0 +1,86 @@
+// Package provider is the Terraform adapter: schema, models, CRUD, plan
+// modification and the mapping of domain errors to diagnostics. It is the
+// only package that imports terraform-plugin-*.
+package provider
+
+import (
+	"context"
+
+	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	"github.com/hashicorp/terraform-plugin-framework/provider"
+	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+
+	"github.com/terraform-yama/terraform-provider-yama/internal/sshclient"
+)
+
+var _ provider.Provider = (*YamaProvider)(nil)
+
+// YamaProvider manages kernel.yama.ptrace_scope on hosts over SSH.
+type YamaProvider struct {
+	version string
+	// pool holds one SSH connection per host for the life of the provider
+	// process, shared by every resource and data source of that host.
+	pool *sshclient.Pool
+}
+
+// providerData is what Configure hands to resources and data sources.
+type providerData struct {
+	pool     *sshclient.Pool
+	defaults sshclient.Config
+}
+
+// New returns a constructor for the provider, as providerserver expects.
+func New(version string) func() provider.Provider {
+	return func() provider.Provider {
+		return &YamaProvider{version: version, pool: sshclient.NewPool(sshclient.WithLogger(logTransport))}
+	}
+}
+
+// logTransport forwards the SSH pool's events (dials, handshakes, sessions)
+// to Terraform's debug log; the pool never puts secrets in them.
+func logTransport(ctx context.Context, msg string, fields map[string]any) {
+	tflog.Debug(ctx, msg, fields)
+}
+
+func (p *YamaProvider) Metadata(_ context.Context, _ provider.MetadataRequest, resp *provider.MetadataResponse) {
+	resp.TypeName = "yama"
+	resp.Version = p.version
+}
+
+func (p *YamaProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp *provider.SchemaResponse) {
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "Manages the Linux Yama LSM setting `kernel.yama.ptrace_scope` on hosts over SSH: " +
+			"the live value in `/proc/sys` and the persistent sysctl.d drop-in. The attributes here are connection " +
+			"defaults; each resource's or data source's `ssh` block can override any of them.",
+		Attributes: providerConnectionAttributes(),
+	}
+}
+
+func (p *YamaProvider) Configure(ctx context.Context, req provider.ConfigureRequest, resp *provider.ConfigureResponse) {
+	var m connectionModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	defaults, err := connectionDefaults(m)
+	if err != nil {
+		resp.Diagnostics.AddError("Invalid provider configuration", err.Error())
+		return
+	}
+	if defaults.InsecureIgnoreHostKey {
+		resp.Diagnostics.Append(insecureHostKeyWarning("the provider block"))
+	}
+	data := &providerData{pool: p.pool, defaults: defaults}
+	resp.ResourceData = data
+	resp.DataSourceData = data
+}
+
+func (p *YamaProvider) Resources(context.Context) []func() resource.Resource {
+	return []func() resource.Resource{NewPtraceScopeResource}
+}
+
+func (p *YamaProvider) DataSources(context.Context) []func() datasource.DataSource {
+	return []func() datasource.DataSource{NewPtraceScopeDataSource}
+}

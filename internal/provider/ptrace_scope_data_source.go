@@ -1,0 +1,114 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/terraform-yama/terraform-provider-yama/internal/yama"
+)
+
+var (
+	_ datasource.DataSource              = (*ptraceScopeDataSource)(nil)
+	_ datasource.DataSourceWithConfigure = (*ptraceScopeDataSource)(nil)
+)
+
+// NewPtraceScopeDataSource is the yama_ptrace_scope data source constructor.
+func NewPtraceScopeDataSource() datasource.DataSource { return &ptraceScopeDataSource{} }
+
+type ptraceScopeDataSource struct {
+	data *providerData
+}
+
+type ptraceScopeDataSourceModel struct {
+	ID          types.String     `tfsdk:"id"`
+	Host        types.String     `tfsdk:"host"`
+	SSH         *connectionModel `tfsdk:"ssh"`
+	File        types.String     `tfsdk:"file"`
+	Available   types.Bool       `tfsdk:"available"`
+	Scope       types.Int64      `tfsdk:"scope"`
+	Mode        types.String     `tfsdk:"mode"`
+	Locked      types.Bool       `tfsdk:"locked"`
+	FileExists  types.Bool       `tfsdk:"file_exists"`
+	FileContent types.String     `tfsdk:"file_content"`
+}
+
+func (d *ptraceScopeDataSource) Metadata(_ context.Context, req datasource.MetadataRequest, resp *datasource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_ptrace_scope"
+}
+
+func (d *ptraceScopeDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "Reads `kernel.yama.ptrace_scope` from a host over SSH: whether Yama is enabled, the live value, " +
+			"and the drop-in. Reading never needs root or sudo. Pair it with a `check` block to catch drift in `terraform plan`.",
+		Attributes: map[string]schema.Attribute{
+			"id": schema.StringAttribute{Computed: true, MarkdownDescription: "`host:port`."},
+			"host": schema.StringAttribute{Required: true, MarkdownDescription: "Host name or IP address to connect to.",
+				Validators: []validator.String{hostValidator}},
+			"file": schema.StringAttribute{Optional: true,
+				MarkdownDescription: "Drop-in to report on. Default: `" + yama.DefaultFile + "`.",
+				Validators:          []validator.String{fileValidator}},
+			"available": schema.BoolAttribute{Computed: true,
+				MarkdownDescription: "Whether the kernel has Yama (`" + yama.ProcPath + "` exists)."},
+			"scope": schema.Int64Attribute{Computed: true,
+				MarkdownDescription: "The live value, `0`-`3`; null when Yama is not available."},
+			"mode": schema.StringAttribute{Computed: true,
+				MarkdownDescription: "Name of the live value: `classic`, `restricted`, `admin-only` or `no-attach`; null when Yama is not available."},
+			"locked": schema.BoolAttribute{Computed: true,
+				MarkdownDescription: "True when the live value is 3, which the kernel will not change until reboot."},
+			"file_exists": schema.BoolAttribute{Computed: true, MarkdownDescription: "Whether the drop-in exists."},
+			"file_content": schema.StringAttribute{Computed: true,
+				MarkdownDescription: "The drop-in's content; null when it does not exist or cannot be read by the login user."},
+		},
+		Blocks: map[string]schema.Block{"ssh": dataSourceSSHBlock()},
+	}
+}
+
+func (d *ptraceScopeDataSource) Configure(_ context.Context, req datasource.ConfigureRequest, resp *datasource.ConfigureResponse) {
+	if req.ProviderData == nil {
+		return
+	}
+	data, ok := req.ProviderData.(*providerData)
+	if !ok {
+		resp.Diagnostics.AddError("Unexpected provider data", fmt.Sprintf("got %T; this is a bug in the provider", req.ProviderData))
+		return
+	}
+	d.data = data
+}
+
+func (d *ptraceScopeDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
+	var m ptraceScopeDataSourceModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if m.File.IsNull() {
+		m.File = types.StringValue(yama.DefaultFile)
+	}
+	t, diags := d.data.connect(ctx, m.Host.ValueString(), m.SSH)
+	if resp.Diagnostics.Append(diags...); diags.HasError() {
+		return
+	}
+	st, err := yama.Read(t.ctx, t.host, m.File.ValueString())
+	if err != nil {
+		resp.Diagnostics.Append(hostDiagnostic(t.host.Name(), err))
+		return
+	}
+	m.ID = types.StringValue(t.host.Name())
+	m.Available = types.BoolValue(st.Available)
+	m.Locked = types.BoolValue(st.Locked())
+	m.Scope, m.Mode = types.Int64Null(), types.StringNull()
+	if st.Available {
+		m.Scope, m.Mode = types.Int64Value(int64(st.Runtime)), types.StringValue(st.Runtime.Mode())
+	}
+	m.FileExists = types.BoolValue(st.Managed.Exists())
+	m.FileContent = types.StringNull()
+	if st.Managed.Exists() && st.Managed.Readable {
+		m.FileContent = types.StringValue(string(st.Managed.Content))
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
+}

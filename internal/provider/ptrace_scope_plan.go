@@ -1,0 +1,118 @@
+package provider
+
+import (
+	"context"
+
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/terraform-yama/terraform-provider-yama/internal/ptrace"
+	"github.com/terraform-yama/terraform-provider-yama/internal/sshclient"
+)
+
+// ModifyPlan makes the plan say exactly what will change on the host: the
+// drop-in's new content, the new live value, whether a reboot will be
+// needed, and it refuses up front what the kernel would refuse (lowering a
+// live value locked at 3).
+func (r *ptraceScopeResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if req.Plan.Raw.IsNull() || r.data == nil {
+		return // destroy, or the provider is not configured yet
+	}
+	var plan, config ptraceScopeResourceModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(req.Config.Get(ctx, &config)...)
+	var prior *ptraceScopeResourceModel
+	if !req.State.Raw.IsNull() {
+		prior = &ptraceScopeResourceModel{}
+		resp.Diagnostics.Append(req.State.Get(ctx, prior)...)
+	}
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if plan.Host.IsUnknown() || !knownConnection(plan.SSH) {
+		return // computed attributes stay unknown until apply
+	}
+	cfg, err := override(r.data.defaults, plan.SSH)
+	if err != nil {
+		resp.Diagnostics.AddError("Invalid ssh block for "+plan.Host.ValueString(), err.Error())
+		return
+	}
+	host := plan.Host.ValueString()
+	plan.ID = types.StringValue(hostID(host, cfg.Port))
+	if cfg.InsecureIgnoreHostKey && !r.data.defaults.InsecureIgnoreHostKey {
+		resp.Diagnostics.Append(insecureHostKeyWarning("the ssh block of the resource for " + host))
+	}
+	if plan.Scope.IsUnknown() || plan.Persist.IsUnknown() || plan.ApplyRuntime.IsUnknown() || plan.Comment.IsUnknown() {
+		resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
+		return
+	}
+
+	live, known := r.liveScope(ctx, prior, host, plan, cfg, resp)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	scope := plan.scope()
+	if plan.ApplyRuntime.ValueBool() {
+		if known && ptrace.CanChangeLive(live, scope) != nil {
+			resp.Diagnostics.Append(lockedPlanDiagnostic(plan.ID.ValueString(), scope))
+			return
+		}
+		if scope == ptrace.NoAttach && (!known || live != ptrace.NoAttach) {
+			resp.Diagnostics.Append(scopeThreeWarning(plan.ID.ValueString()))
+		}
+	}
+
+	// The values the host will hold after apply.
+	switch {
+	case plan.Persist.ValueBool():
+		plan.FileContent = types.StringValue(string(plan.content()))
+	case prior != nil:
+		plan.FileContent = prior.FileContent
+	default:
+		plan.FileContent = types.StringUnknown()
+	}
+	switch {
+	case plan.ApplyRuntime.ValueBool():
+		live, known = scope, true
+	case prior != nil && !prior.RuntimeScope.IsNull():
+		live, known = ptrace.Scope(prior.RuntimeScope.ValueInt64()), true
+	}
+	if known {
+		plan.RuntimeScope = types.Int64Value(int64(live))
+		plan.Mode = types.StringValue(live.Mode())
+		plan.RebootRequired = types.BoolValue(rebootRequired(plan.Persist.ValueBool(), true, live, scope))
+	} else {
+		plan.RuntimeScope, plan.Mode, plan.RebootRequired = types.Int64Unknown(), types.StringUnknown(), types.BoolUnknown()
+	}
+	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
+}
+
+// liveScope returns the host's live value for plan-time checks: from the
+// refreshed state when the resource exists, else (a create) by reading the
+// host, so that a host without Yama or locked at 3 fails at plan time
+// rather than half-way through an apply.
+func (r *ptraceScopeResource) liveScope(ctx context.Context, prior *ptraceScopeResourceModel, host string, plan ptraceScopeResourceModel, cfg sshclient.Config, resp *resource.ModifyPlanResponse) (ptrace.Scope, bool) {
+	if prior != nil {
+		if prior.RuntimeScope.IsNull() || prior.RuntimeScope.IsUnknown() {
+			return 0, false
+		}
+		return ptrace.Scope(prior.RuntimeScope.ValueInt64()), true
+	}
+	if plan.File.IsUnknown() {
+		return 0, false
+	}
+	t, diags := r.data.connect(ctx, host, plan.SSH)
+	if resp.Diagnostics.Append(diags...); diags.HasError() {
+		return 0, false
+	}
+	st, err := t.read(plan.File.ValueString())
+	if err != nil {
+		resp.Diagnostics.Append(hostDiagnostic(t.host.Name(), err))
+		return 0, false
+	}
+	if !st.Available {
+		resp.Diagnostics.Append(hostDiagnostic(t.host.Name(), yamaAbsent(t.host.Name())))
+		return 0, false
+	}
+	return st.Runtime, true
+}

@@ -1,0 +1,304 @@
+package provider
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/terraform-yama/terraform-provider-yama/internal/ptrace"
+	"github.com/terraform-yama/terraform-provider-yama/internal/yama"
+)
+
+var (
+	_ resource.Resource                   = (*ptraceScopeResource)(nil)
+	_ resource.ResourceWithConfigure      = (*ptraceScopeResource)(nil)
+	_ resource.ResourceWithModifyPlan     = (*ptraceScopeResource)(nil)
+	_ resource.ResourceWithImportState    = (*ptraceScopeResource)(nil)
+	_ resource.ResourceWithValidateConfig = (*ptraceScopeResource)(nil)
+)
+
+// NewPtraceScopeResource is the yama_ptrace_scope resource constructor.
+func NewPtraceScopeResource() resource.Resource { return &ptraceScopeResource{} }
+
+type ptraceScopeResource struct {
+	data *providerData
+}
+
+// snapshotKey is the private-state key holding what the host had before
+// this resource changed it (yama.Snapshot as JSON), for on_destroy.
+const snapshotKey = "snapshot"
+
+func (r *ptraceScopeResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_ptrace_scope"
+}
+
+func (r *ptraceScopeResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "Manages `kernel.yama.ptrace_scope` on one host over SSH: the live value " +
+			"(`" + yama.ProcPath + "`) and a sysctl.d drop-in that sets it at boot. One resource per host; use `for_each` for fleets.",
+		Attributes: map[string]schema.Attribute{
+			"id": schema.StringAttribute{Computed: true, MarkdownDescription: "`host:port`.",
+				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}},
+			"host": schema.StringAttribute{Required: true,
+				MarkdownDescription: "Host name or IP address to connect to. Changing it replaces the resource.",
+				Validators:          []validator.String{hostValidator},
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()}},
+			"scope": schema.Int64Attribute{Required: true,
+				MarkdownDescription: "The ptrace scope to set: `0` (classic: any process may attach to another of the same user), " +
+					"`1` (restricted: only descendants or a declared tracer), `2` (admin-only: only with CAP_SYS_PTRACE) or " +
+					"`3` (no-attach: nobody, and the kernel refuses any other value until reboot).",
+				Validators: []validator.Int64{scopeValidator{}}},
+			"persist": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(true),
+				MarkdownDescription: "Manage the drop-in `file` so the value survives reboots. Default: `true`."},
+			"apply_runtime": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(true),
+				MarkdownDescription: "Set the live value now. Default: `true`. Set `false` to only persist a value (it takes effect at the next boot), e.g. to lower a value locked at 3."},
+			"file": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString(yama.DefaultFile),
+				MarkdownDescription: "The drop-in to manage: an absolute path to a `*.conf` file directly inside `/etc/sysctl.d`, `/run/sysctl.d`, " +
+					"`/usr/local/lib/sysctl.d`, `/usr/lib/sysctl.d` or `/lib/sysctl.d` (letters, digits, `.`, `_`, `-`, `+`, `@`). " +
+					"Default: `" + yama.DefaultFile + "`, as Ubuntu ships it. Changing it replaces the resource.",
+				Validators:    []validator.String{fileValidator},
+				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()}},
+			"comment": schema.StringAttribute{Optional: true,
+				MarkdownDescription: "One line of text written as a `# ` comment above the setting in the drop-in.",
+				Validators:          []validator.String{commentValidator}},
+			"on_destroy": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString(onDestroyRestore),
+				MarkdownDescription: "What destroying the resource does: `restore` (default) puts back the live value and the drop-in as they were before " +
+					"the resource was created (removing the drop-in if there was none); `keep` leaves the host as it is; `remove` deletes the drop-in only.",
+				Validators: []validator.String{stringvalidator.OneOf(onDestroyRestore, onDestroyKeep, onDestroyRemove)}},
+			"runtime_scope": schema.Int64Attribute{Computed: true,
+				MarkdownDescription: "The live value read from `" + yama.ProcPath + "`."},
+			"mode": schema.StringAttribute{Computed: true,
+				MarkdownDescription: "Name of the live value: `classic`, `restricted`, `admin-only` or `no-attach`."},
+			"file_content": schema.StringAttribute{Computed: true,
+				MarkdownDescription: "What the drop-in holds on the host (null when it does not exist)."},
+			"reboot_required": schema.BoolAttribute{Computed: true,
+				MarkdownDescription: "True when the drop-in holds a value the live kernel does not (with `apply_runtime = false`, or a live value locked at 3): only a reboot brings them together."},
+		},
+		Blocks: map[string]schema.Block{"ssh": resourceSSHBlock()},
+	}
+}
+
+func (r *ptraceScopeResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
+	if req.ProviderData == nil {
+		return
+	}
+	data, ok := req.ProviderData.(*providerData)
+	if !ok {
+		resp.Diagnostics.AddError("Unexpected provider data", fmt.Sprintf("got %T; this is a bug in the provider", req.ProviderData))
+		return
+	}
+	r.data = data
+}
+
+func (r *ptraceScopeResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
+	var m ptraceScopeResourceModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if !m.Persist.IsNull() && !m.Persist.IsUnknown() && !m.ApplyRuntime.IsNull() && !m.ApplyRuntime.IsUnknown() &&
+		!m.Persist.ValueBool() && !m.ApplyRuntime.ValueBool() {
+		resp.Diagnostics.AddAttributeError(path.Root("persist"), "Nothing to manage",
+			"persist and apply_runtime are both false, so this resource would change nothing. Set at least one of them to true.")
+	}
+}
+
+func (r *ptraceScopeResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	var plan ptraceScopeResourceModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	t, diags := r.data.connect(ctx, plan.Host.ValueString(), plan.SSH)
+	if resp.Diagnostics.Append(diags...); diags.HasError() {
+		return
+	}
+	st, err := t.read(plan.File.ValueString())
+	if err != nil {
+		resp.Diagnostics.Append(hostDiagnostic(t.host.Name(), err))
+		return
+	}
+	snap, _ := json.Marshal(yama.TakeSnapshot(st))
+	resp.Diagnostics.Append(resp.Private.SetKey(ctx, snapshotKey, snap)...)
+	plan.ID = types.StringValue(t.host.Name())
+	r.converge(t, &plan, st, &resp.State, &resp.Diagnostics)
+}
+
+func (r *ptraceScopeResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	var m ptraceScopeResourceModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &m)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	t, diags := r.data.connect(ctx, m.Host.ValueString(), sshWithPort(m.SSH, m.ID.ValueString()))
+	if resp.Diagnostics.Append(diags...); diags.HasError() {
+		return
+	}
+	imported := m.Scope.IsNull()
+	if imported {
+		m.File = types.StringValue(yama.DefaultFile)
+	}
+	st, err := t.read(m.File.ValueString())
+	if err != nil {
+		resp.Diagnostics.Append(hostDiagnostic(t.host.Name(), err))
+		return
+	}
+	if !st.Available {
+		resp.Diagnostics.Append(hostDiagnostic(t.host.Name(), yamaAbsent(t.host.Name())))
+		return
+	}
+	if imported {
+		m.adoptFromHost(st)
+	}
+	// A resource without a snapshot (imported) treats what the host holds
+	// now as "before", so on_destroy = restore leaves it as it was found.
+	if prev, d := req.Private.GetKey(ctx, snapshotKey); !d.HasError() && prev == nil {
+		snap, _ := json.Marshal(yama.TakeSnapshot(st))
+		resp.Diagnostics.Append(resp.Private.SetKey(ctx, snapshotKey, snap)...)
+	}
+	m.ID = types.StringValue(t.host.Name())
+	m.observe(st)
+	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
+}
+
+func (r *ptraceScopeResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	var plan ptraceScopeResourceModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	t, diags := r.data.connect(ctx, plan.Host.ValueString(), plan.SSH)
+	if resp.Diagnostics.Append(diags...); diags.HasError() {
+		return
+	}
+	// Read again rather than trust the plan: the host may have changed
+	// since (a saved plan, -refresh=false), and only the steps that still
+	// differ should run.
+	st, err := t.read(plan.File.ValueString())
+	if err != nil {
+		resp.Diagnostics.Append(hostDiagnostic(t.host.Name(), err))
+		return
+	}
+	plan.ID = types.StringValue(t.host.Name())
+	r.converge(t, &plan, st, &resp.State, &resp.Diagnostics)
+}
+
+func (r *ptraceScopeResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	var m ptraceScopeResourceModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &m)...)
+	if resp.Diagnostics.HasError() || m.OnDestroy.ValueString() == onDestroyKeep {
+		return
+	}
+	t, diags := r.data.connect(ctx, m.Host.ValueString(), sshWithPort(m.SSH, m.ID.ValueString()))
+	if resp.Diagnostics.Append(diags...); diags.HasError() {
+		return
+	}
+	file := m.File.ValueString()
+	change := yama.Change{File: file}
+	switch m.OnDestroy.ValueString() {
+	case onDestroyRemove:
+		change.Remove = m.Persist.ValueBool()
+	case onDestroyRestore:
+		raw, d := req.Private.GetKey(ctx, snapshotKey)
+		if resp.Diagnostics.Append(d...); d.HasError() {
+			return
+		}
+		var snap yama.Snapshot
+		if err := json.Unmarshal(raw, &snap); raw == nil || err != nil {
+			resp.Diagnostics.AddWarning("Nothing to restore on "+t.host.Name(),
+				"The resource has no record of what the host held before it was created, so the host is left as it is.")
+			return
+		}
+		st, err := t.read(file)
+		if err != nil {
+			resp.Diagnostics.Append(hostDiagnostic(t.host.Name(), err))
+			return
+		}
+		var locked bool
+		change, locked = snap.Restore(st, file, m.Persist.ValueBool(), m.ApplyRuntime.ValueBool())
+		if locked {
+			resp.Diagnostics.Append(restoreLockedWarning(t.host.Name(), ptrace.Scope(snap.Runtime)))
+		}
+	}
+	if change.Empty() {
+		return
+	}
+	if _, err := t.apply(change); err != nil {
+		resp.Diagnostics.Append(hostDiagnostic(t.host.Name(), err))
+	}
+}
+
+func (r *ptraceScopeResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	host, port, err := parseImportID(req.ID)
+	if err != nil {
+		resp.Diagnostics.AddError("Invalid import ID",
+			fmt.Sprintf("Expected HOST or HOST:PORT (e.g. web1.example.com:22 or [2001:db8::1]:22), got %q: %s.", req.ID, err))
+		return
+	}
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("host"), host)...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), hostID(host, port))...)
+}
+
+// converge applies the steps that still differ between st and plan, then
+// records what the host holds afterwards, even after a failed step, so
+// state never claims what the host does not have.
+func (r *ptraceScopeResource) converge(t *target, plan *ptraceScopeResourceModel, st *yama.State, state *tfsdk.State, diags *diag.Diagnostics) {
+	name := t.host.Name()
+	if !st.Available {
+		diags.Append(hostDiagnostic(name, yamaAbsent(name)))
+		return
+	}
+	want := plan.desired()
+	if want.Runtime != nil && ptrace.CanChangeLive(st.Runtime, *want.Runtime) != nil {
+		// The plan was made before the host reached 3: refuse before
+		// writing anything rather than leave a half-applied change.
+		diags.Append(lockedPlanDiagnostic(name, *want.Runtime))
+		return
+	}
+	if change := yama.Diff(st, want); !change.Empty() {
+		after, err := t.apply(change)
+		if after != nil {
+			st = after
+		}
+		if err != nil {
+			diags.Append(hostDiagnostic(name, err))
+			if after == nil {
+				return
+			}
+		}
+	}
+	plan.observe(st)
+	diags.Append(state.Set(t.ctx, plan)...)
+}
+
+// sshWithPort returns the connection overrides for an existing resource:
+// its ssh block, and for an imported one (no ssh block yet) the port that
+// was given in the import ID.
+func sshWithPort(m *connectionModel, id string) *connectionModel {
+	if m != nil && !m.Port.IsNull() {
+		return m
+	}
+	_, port, err := parseImportID(id)
+	if err != nil || port == 0 {
+		return m
+	}
+	out := connectionModel{}
+	if m != nil {
+		out = *m
+	}
+	out.Port = types.Int64Value(int64(port))
+	return &out
+}
