@@ -111,3 +111,10 @@ func hostExists(h *testhost.Host, p string) bool {
 	_, err := os.Lstat(h.Path(p))
 	return err == nil
 }
+
+func removeHostFile(t *testing.T, h *testhost.Host, p string) {
+	t.Helper()
+	if err := os.Remove(h.Path(p)); err != nil {
+		t.Fatal(err)
+	}
+}
