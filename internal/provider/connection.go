@@ -71,6 +71,16 @@ func connectionDefaults(m connectionModel) (sshclient.Config, error) {
 
 // override applies the attributes an `ssh` block sets on top of base.
 func override(base sshclient.Config, m *connectionModel) (sshclient.Config, error) {
+	cfg, err := merge(base, m)
+	if !cfg.Sudo {
+		// A sudo password (e.g. from the environment) means nothing when
+		// sudo is off, and must not be held or sent.
+		cfg.SudoPassword = ""
+	}
+	return cfg, err
+}
+
+func merge(base sshclient.Config, m *connectionModel) (sshclient.Config, error) {
 	if m == nil {
 		return base, nil
 	}

@@ -1,0 +1,196 @@
+package sshclient
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+)
+
+// liveConn is one established SSH connection.
+type liveConn struct {
+	client *ssh.Client
+	done   chan struct{} // closed when the connection has terminated
+}
+
+func (c *liveConn) dead() bool {
+	select {
+	case <-c.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// alive probes the connection. Used to tell "the command's channel closed
+// oddly" from "the connection is gone", whose teardown may not have reached
+// done yet when a session notices it.
+func (c *liveConn) alive(timeout time.Duration) bool {
+	res := make(chan error, 1)
+	go func() {
+		_, _, err := c.client.SendRequest("keepalive@openssh.com", true, nil)
+		res <- err
+	}()
+	select {
+	case err := <-res:
+		return err == nil
+	case <-c.done:
+		return false
+	case <-time.After(timeout):
+		return false
+	}
+}
+
+// dialCall is an in-flight dial that concurrent callers wait on.
+type dialCall struct {
+	done chan struct{}
+	conn *liveConn
+	err  error
+}
+
+// connEntry is the pool slot for one connection key. It survives reconnects
+// so the session semaphore keeps counting across them.
+type connEntry struct {
+	pool *Pool
+	addr string
+	sem  *semaphore
+
+	mu        sync.Mutex
+	cur       *liveConn
+	inflight  *dialCall
+	connected bool // a dial has succeeded before: the next one is a reconnect
+}
+
+// get returns the live connection, dialing at most once for all concurrent
+// callers. The dial itself runs detached from ctx (bounded by Timeout) so
+// one caller giving up does not fail the others; each caller still stops
+// waiting when its own ctx ends.
+func (e *connEntry) get(ctx context.Context, h *Host) (*liveConn, error) {
+	e.mu.Lock()
+	if e.pool.closed.Load() {
+		e.mu.Unlock()
+		return nil, &Error{Host: e.addr, Op: "connect", Err: ErrPoolClosed}
+	}
+	if c := e.cur; c != nil {
+		if !c.dead() {
+			e.mu.Unlock()
+			return c, nil
+		}
+		e.cur = nil // died in the background (server closed it)
+	}
+	call := e.inflight
+	if call == nil {
+		call = &dialCall{done: make(chan struct{})}
+		e.inflight = call
+		if e.connected {
+			e.pool.reconnects.Add(1)
+		}
+		go e.dial(context.WithoutCancel(ctx), h.r, call)
+	}
+	e.mu.Unlock()
+
+	select {
+	case <-call.done:
+		return call.conn, call.err
+	case <-ctx.Done():
+		return nil, &Error{Host: e.addr, Op: "connect", Err: ctx.Err()}
+	}
+}
+
+func (e *connEntry) dial(ctx context.Context, r *resolved, call *dialCall) {
+	c, err := e.pool.dial(ctx, r)
+	e.mu.Lock()
+	e.inflight = nil
+	if err == nil && e.pool.closed.Load() {
+		c.client.Close()
+		c, err = nil, &Error{Host: e.addr, Op: "connect", Err: ErrPoolClosed}
+	}
+	if err == nil {
+		e.cur, e.connected = c, true
+		if e.pool.keepalive > 0 {
+			timeout := e.pool.keepaliveTimeout
+			if timeout <= 0 {
+				timeout = r.Timeout
+			}
+			go e.keepalive(ctx, c, e.pool.keepalive, timeout)
+		}
+	}
+	call.conn, call.err = c, err
+	e.mu.Unlock()
+	close(call.done)
+}
+
+// drop forgets c (if still current) and closes it; the next get redials.
+func (e *connEntry) drop(ctx context.Context, c *liveConn, reason string) {
+	e.mu.Lock()
+	if e.cur == c {
+		e.cur = nil
+	}
+	e.mu.Unlock()
+	c.client.Close()
+	e.pool.log(ctx, "ssh connection dropped", map[string]any{"host": e.addr, "reason": reason})
+}
+
+// keepalive probes c every interval. A probe that errors or gets no reply
+// within timeout means the peer or the path is gone: drop the connection so
+// the next Run redials instead of hanging on a dead TCP stream.
+func (e *connEntry) keepalive(ctx context.Context, c *liveConn, interval, timeout time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.done:
+			return
+		case <-t.C:
+		}
+		// Any reply, even "unsupported request", proves liveness; no reply
+		// within timeout means the peer or the path is gone.
+		if !c.alive(timeout) {
+			e.drop(ctx, c, "keepalive failed")
+			return
+		}
+	}
+}
+
+// semaphore caps concurrent sessions per connection. Unlike a buffered
+// channel its limit can be lowered when a stricter Host joins the entry.
+type semaphore struct {
+	mu           sync.Mutex
+	limit, inUse int
+	wake         chan struct{}
+}
+
+func newSemaphore(n int) *semaphore { return &semaphore{limit: n, wake: make(chan struct{})} }
+
+func (s *semaphore) lower(n int) {
+	s.mu.Lock()
+	s.limit = min(s.limit, n)
+	s.mu.Unlock()
+}
+
+func (s *semaphore) acquire(ctx context.Context) error {
+	for {
+		s.mu.Lock()
+		if s.inUse < s.limit {
+			s.inUse++
+			s.mu.Unlock()
+			return nil
+		}
+		w := s.wake
+		s.mu.Unlock()
+		select {
+		case <-w:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+func (s *semaphore) release() {
+	s.mu.Lock()
+	s.inUse--
+	close(s.wake)
+	s.wake = make(chan struct{})
+	s.mu.Unlock()
+}

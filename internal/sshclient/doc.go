@@ -1,0 +1,24 @@
+// Package sshclient runs small, constant shell scripts on remote hosts over
+// SSH for the provider.
+//
+// Design rules, each for a reason:
+//
+//   - One connection per (address, user, credentials, host key policy),
+//     shared by all Host values and dialed lazily: Terraform may manage many
+//     resources on one host, and each new SSH connection costs a handshake
+//     and counts against sshd's MaxStartups.
+//   - Sessions per connection are capped below sshd's MaxSessions (10).
+//   - Host keys fail closed and known_hosts is never written: trusting a
+//     key is the user's decision; errors carry the fingerprint and key line
+//     so the provider can tell them how to pin it.
+//   - Scripts are constants placed in single quotes; user data only ever
+//     travels on stdin, so nothing user-controlled is parsed by a shell.
+//   - A script is never run twice: a dead connection is only retried when
+//     the exec request had not yet been sent.
+//   - Secrets (passwords, passphrases, keys) never reach errors, logs or
+//     command lines; the sudo password goes to sudo's stdin after sudo
+//     printed a per-run random prompt.
+//
+// This package must not import terraform-plugin-* or other internal
+// packages; the provider adapts its Logger to tflog.
+package sshclient

@@ -1,0 +1,97 @@
+package sshclient
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Sentinel errors. Every error returned by this package is an *Error whose
+// chain contains exactly one of these (or a context error), so callers can
+// branch with errors.Is and attach their own advice. Messages are plain facts.
+var (
+	ErrConfig           = errors.New("invalid SSH configuration")
+	ErrUnreachable      = errors.New("host unreachable")
+	ErrHandshakeTimeout = errors.New("SSH handshake timed out")
+	ErrAuthFailed       = errors.New("SSH authentication failed")
+	ErrHostKeyUnknown   = errors.New("host key is unknown")
+	ErrHostKeyChanged   = errors.New("host key does not match the expected key")
+	ErrSudoRefused      = errors.New("sudo refused to run the command")
+	ErrSudoPassword     = errors.New("sudo rejected the sudo password")
+	ErrSudoTimeout      = errors.New("sudo did not start the command in time")
+	ErrConnectionLost   = errors.New("SSH connection lost")
+	ErrBadScript        = errors.New("script contains a single quote or NUL byte")
+	ErrPoolClosed       = errors.New("SSH connection pool is closed")
+)
+
+// Error is the single error type returned by this package.
+type Error struct {
+	Host string // "host:port"
+	Op   string // "config", "connect", "handshake", "hostkey", "session", "exec", "sudo"
+	Err  error
+}
+
+func (e *Error) Error() string {
+	if e.Host == "" {
+		return fmt.Sprintf("ssh %s: %v", e.Op, e.Err)
+	}
+	return fmt.Sprintf("ssh %s %s: %v", e.Op, e.Host, e.Err)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// ExitError reports that the remote script ran and exited non-zero.
+type ExitError struct {
+	Status int
+	Stderr string // markers stripped, secrets redacted
+}
+
+func (e *ExitError) Error() string {
+	const max = 512
+	s := e.Stderr
+	if len(s) > max {
+		s = s[:max] + "..."
+	}
+	if s == "" {
+		return fmt.Sprintf("remote command exited with status %d", e.Status)
+	}
+	return fmt.Sprintf("remote command exited with status %d: %s", e.Status, s)
+}
+
+// HostKeyError carries what a user needs to verify and pin a host key.
+// It unwraps to ErrHostKeyUnknown or ErrHostKeyChanged.
+type HostKeyError struct {
+	Host           string   // "host:port"
+	Fingerprint    string   // ssh.FingerprintSHA256 of the presented key
+	Key            string   // presented key in authorized_keys format, no comment
+	KnownHostsFile string   // empty when the policy was a pinned key
+	FileMissing    bool     // KnownHostsFile does not exist
+	Expected       []string // SHA256 fingerprints we would have accepted (changed case)
+	Err            error
+}
+
+func (e *HostKeyError) Error() string {
+	where := "pinned host_key"
+	if e.KnownHostsFile != "" {
+		where = "known_hosts file " + e.KnownHostsFile
+	}
+	if errors.Is(e.Err, ErrHostKeyChanged) {
+		return fmt.Sprintf("%v: %s presented %s, %s expects %v", e.Err, e.Host, e.Fingerprint, where, e.Expected)
+	}
+	if e.FileMissing {
+		return fmt.Sprintf("%v: %s presented %s and %s does not exist", e.Err, e.Host, e.Fingerprint, where)
+	}
+	if e.KnownHostsFile != "" {
+		return fmt.Sprintf("%v: %s presented %s, which has no entry in %s", e.Err, e.Host, e.Fingerprint, where)
+	}
+	return fmt.Sprintf("%v: %s presented %s", e.Err, e.Host, e.Fingerprint)
+}
+
+func (e *HostKeyError) Unwrap() error { return e.Err }
+
+// wrap builds "<sentinel>: <cause>" keeping both in the errors.Is chain.
+func wrap(sentinel, cause error) error {
+	if cause == nil {
+		return sentinel
+	}
+	return fmt.Errorf("%w: %w", sentinel, cause)
+}

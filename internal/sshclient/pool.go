@@ -1,0 +1,164 @@
+package sshclient
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+)
+
+// DefaultKeepalive is how often pooled connections are probed. Well under
+// common NAT/firewall idle timeouts and OpenSSH ClientAliveInterval setups.
+const DefaultKeepalive = 15 * time.Second
+
+// Logger receives diagnostic events. Fields never contain secrets.
+type Logger func(ctx context.Context, msg string, fields map[string]any)
+
+// Option configures a Pool.
+type Option func(*Pool)
+
+// WithLogger sets the diagnostic hook (e.g. a tflog adapter in the provider).
+func WithLogger(l Logger) Option { return func(p *Pool) { p.logger = l } }
+
+// WithKeepalive sets how often pooled connections are probed (<= 0
+// disables keepalives) and how long a probe may go unanswered before the
+// connection is dropped (0 => the connection's Config.Timeout).
+func WithKeepalive(interval, timeout time.Duration) Option {
+	return func(p *Pool) { p.keepalive, p.keepaliveTimeout = interval, timeout }
+}
+
+// Stats are monotonically increasing counters, for tests and benchmarks.
+type Stats struct {
+	Dials      int64 // TCP connection attempts
+	Handshakes int64 // successful SSH handshakes (incl. authentication)
+	Sessions   int64 // exec sessions opened
+	Reconnects int64 // dials made to replace a connection that was lost
+}
+
+// Pool shares one SSH connection per (address, user, credentials, host key
+// policy) across all Host values. One Pool per provider process.
+type Pool struct {
+	logger           Logger
+	keepalive        time.Duration
+	keepaliveTimeout time.Duration
+	salt             []byte
+
+	closed  atomic.Bool
+	mu      sync.Mutex
+	conns   map[string]*connEntry
+	signers map[[32]byte]ssh.Signer // parsed private keys, see parseKey
+
+	dials, handshakes, sessions, reconnects atomic.Int64
+}
+
+// NewPool returns an empty pool; nothing is dialed until Host.Run.
+func NewPool(opts ...Option) *Pool {
+	p := &Pool{keepalive: DefaultKeepalive, conns: map[string]*connEntry{}, signers: map[[32]byte]ssh.Signer{}, salt: make([]byte, 32)}
+	rand.Read(p.salt)
+	for _, o := range opts {
+		o(p)
+	}
+	return p
+}
+
+// Host validates cfg and returns a handle. It does not dial.
+func (p *Pool) Host(cfg Config) (*Host, error) {
+	if p.closed.Load() {
+		return nil, &Error{Op: "config", Err: ErrPoolClosed}
+	}
+	r, err := resolve(cfg, p.salt, p.parseKey)
+	if err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	e := p.conns[r.connKey]
+	if e == nil {
+		e = &connEntry{pool: p, addr: r.addr, sem: newSemaphore(r.MaxSessions)}
+		p.conns[r.connKey] = e
+	} else {
+		// The cap is per connection; the strictest Host sharing it wins.
+		e.sem.lower(r.MaxSessions)
+	}
+	return &Host{pool: p, r: r, conn: e}, nil
+}
+
+// parseKey caches parsed keys so Host() stays cheap when the provider calls
+// it per resource: decrypting an OpenSSH key runs bcrypt_pbkdf (~0.1s).
+func (p *Pool) parseKey(pemText, passphrase string) (ssh.Signer, error) {
+	h := sha256.New()
+	h.Write(p.salt)
+	fmt.Fprintf(h, "%d:%s%d:%s", len(pemText), pemText, len(passphrase), passphrase)
+	var id [32]byte
+	h.Sum(id[:0])
+	p.mu.Lock()
+	s, ok := p.signers[id]
+	p.mu.Unlock()
+	if ok {
+		return s, nil
+	}
+	s, err := parsePrivateKey(pemText, passphrase)
+	if err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	p.signers[id] = s
+	p.mu.Unlock()
+	return s, nil
+}
+
+// Close closes every pooled connection; running sessions fail. Further
+// Host and Run calls return ErrPoolClosed.
+func (p *Pool) Close() error {
+	p.closed.Store(true)
+	p.mu.Lock()
+	entries := make([]*connEntry, 0, len(p.conns))
+	for _, e := range p.conns {
+		entries = append(entries, e)
+	}
+	p.mu.Unlock()
+	for _, e := range entries {
+		e.mu.Lock()
+		c := e.cur
+		e.cur = nil
+		e.mu.Unlock()
+		if c != nil {
+			c.client.Close()
+		}
+	}
+	return nil
+}
+
+// Stats returns a snapshot of the counters.
+func (p *Pool) Stats() Stats {
+	return Stats{
+		Dials:      p.dials.Load(),
+		Handshakes: p.handshakes.Load(),
+		Sessions:   p.sessions.Load(),
+		Reconnects: p.reconnects.Load(),
+	}
+}
+
+func (p *Pool) log(ctx context.Context, msg string, fields map[string]any) {
+	if p.logger != nil {
+		p.logger(ctx, msg, fields)
+	}
+}
+
+// Host is a validated target. Many Host values may share one connection.
+type Host struct {
+	pool *Pool
+	r    *resolved
+	conn *connEntry
+}
+
+// Name returns "host:port" (IPv6 bracketed).
+func (h *Host) Name() string { return h.r.addr }
+
+// String never prints credentials, whatever verb is used.
+func (h *Host) String() string { return fmt.Sprintf("sshclient.Host(%s@%s)", h.r.User, h.r.addr) }

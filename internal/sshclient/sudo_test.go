@@ -1,0 +1,110 @@
+package sshclient
+
+import (
+	"errors"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestSudoNonInteractiveRefused(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		opt  func(*fakeServer)
+		msg  string
+	}{
+		{"password required", func(s *fakeServer) { s.sudoPassword = "x" }, "a password is required"},
+		{"not in sudoers", func(s *fakeServer) { s.sudoDenied = true }, "not in the sudoers file"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s, key := keyedServer(t, tt.opt)
+			cfg := testConfig(t, s, key)
+			cfg.Sudo = true
+			_, _, err := run(t, mustHost(t, newTestPool(t), cfg), "whoami", nil, true)
+			e := checkErr(t, err, ErrSudoRefused)
+			if e.Op != "sudo" || !strings.Contains(err.Error(), tt.msg) {
+				t.Errorf("err = %v (op %q)", err, e.Op)
+			}
+		})
+	}
+}
+
+var sudoSCommand = regexp.MustCompile(`^sudo -S -p 'yama-sudo-prompt-[0-9a-f]{24}:' -- sh -c 'echo yama-sudo-ready >&2; cat'$`)
+
+func TestSudoPasswordFlow(t *testing.T) {
+	const pw = "correct horse battery"
+	tests := []struct {
+		name     string
+		server   func(*fakeServer)
+		password string
+		want     error
+		timeout  time.Duration
+	}{
+		{"prompt, password, ready, stdin", func(s *fakeServer) { s.sudoPassword = pw }, pw, nil, 0},
+		{"prompt split across writes", func(s *fakeServer) { s.sudoPassword = pw; s.splitPrompt = true }, pw, nil, 0},
+		{"no prompt (NOPASSWD or cached)", func(s *fakeServer) {}, pw, nil, 0},
+		{"wrong password", func(s *fakeServer) { s.sudoPassword = "something else" }, pw, ErrSudoPassword, 0},
+		{"right password, not in sudoers", func(s *fakeServer) { s.sudoPassword = pw; s.sudoDenied = true }, pw, ErrSudoRefused, 0},
+		{"sudo hangs", func(s *fakeServer) { s.sudoHang = true }, pw, ErrSudoTimeout, time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, key := keyedServer(t, tt.server)
+			cfg := testConfig(t, s, key)
+			cfg.Sudo, cfg.SudoPassword = true, tt.password
+			if tt.timeout != 0 {
+				cfg.Timeout = tt.timeout
+			}
+			logs := &logRecorder{}
+			h := mustHost(t, newTestPool(t, WithLogger(logs.log)), cfg)
+
+			start := time.Now()
+			out, stderr, err := run(t, h, "cat", []byte("stdin for the script\n"), true)
+			elapsed := time.Since(start)
+
+			cmds := s.execLog()
+			if len(cmds) != 1 || !sudoSCommand.MatchString(cmds[0]) {
+				t.Errorf("commands = %q", cmds)
+			}
+			for where, text := range map[string]string{"stdout": out, "stderr": stderr, "error": errString(err), "command": strings.Join(cmds, "\n"), "logs": logs.String()} {
+				if strings.Contains(text, pw) {
+					t.Errorf("password leaked into %s: %q", where, text)
+				}
+				if strings.Contains(text, "yama-sudo-prompt-") && where != "command" {
+					t.Errorf("prompt marker in %s: %q", where, text)
+				}
+			}
+			if tt.want == nil {
+				if err != nil {
+					t.Fatalf("Run: %v", err)
+				}
+				if out != "stdin for the script\n" {
+					t.Errorf("stdout = %q: stdin not delivered intact", out)
+				}
+				if stderr != "" {
+					t.Errorf("stderr = %q, want markers stripped", stderr)
+				}
+				return
+			}
+			e := checkErr(t, err, tt.want)
+			if e.Op != "sudo" {
+				t.Errorf("Op = %q", e.Op)
+			}
+			if elapsed > cfg.Timeout+time.Second {
+				t.Errorf("took %s", elapsed)
+			}
+			var exit *ExitError
+			if errors.As(err, &exit) {
+				t.Errorf("sudo failure reported as script exit: %v", err)
+			}
+		})
+	}
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
