@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs what the tests and the demo need on a fresh Debian machine, and
+# prints the terraform binary to use on its last line.
+#
+#   - openssh-server and sudo: sandbox hosts run real sshd and sudo;
+#   - terraform: the one on PATH, else Terraform 1.5.7 (MPL) built from
+#     source with the Go toolchain into .cache/bin (about 3 minutes, once).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+[ -x /usr/sbin/sshd ] || need+=(openssh-server)
+command -v sudo >/dev/null || need+=(sudo)
+if [ ${#need[@]} -gt 0 ]; then
+	if [ "$(id -u)" != 0 ]; then
+		echo "deps: need ${need[*]}; run as root or install them first" >&2
+		exit 1
+	fi
+	echo "deps: installing ${need[*]}" >&2
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq >&2
+	apt-get install -y -qq --no-install-recommends "${need[@]}" >&2
+fi
+
+if [ -n "${TF_ACC_TERRAFORM_PATH:-}" ] && [ -x "$TF_ACC_TERRAFORM_PATH" ]; then
+	echo "$TF_ACC_TERRAFORM_PATH"
+elif command -v terraform >/dev/null; then
+	command -v terraform
+else
+	bin="$PWD/.cache/bin"
+	if [ ! -x "$bin/terraform" ]; then
+		echo "deps: no terraform on PATH; building Terraform 1.5.7 into $bin (once, ~3 min)" >&2
+		GOBIN="$bin" GOFLAGS=-mod=mod go install github.com/hashicorp/terraform@v1.5.7 >&2
+	fi
+	echo "$bin/terraform"
+fi
