@@ -93,6 +93,9 @@ func (d *ptraceScopeDataSource) Read(ctx context.Context, req datasource.ReadReq
 	if resp.Diagnostics.Append(diags...); diags.HasError() {
 		return
 	}
+	if t.cfg.InsecureIgnoreHostKey && !d.data.defaults.InsecureIgnoreHostKey {
+		resp.Diagnostics.Append(insecureHostKeyWarning("the ssh block of the data source for " + m.Host.ValueString()))
+	}
 	st, err := yama.Read(t.ctx, t.host, m.File.ValueString())
 	if err != nil {
 		resp.Diagnostics.Append(hostDiagnostic(t.host.Name(), err))
