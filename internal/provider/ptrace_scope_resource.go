@@ -210,7 +210,9 @@ func (r *ptraceScopeResource) Delete(ctx context.Context, req resource.DeleteReq
 	change := yama.Change{File: file}
 	switch m.OnDestroy.ValueString() {
 	case onDestroyRemove:
-		change.Remove = m.Persist.ValueBool()
+		if m.Persist.ValueBool() {
+			change.Files = []yama.FileOp{{Path: file, Remove: true}}
+		}
 	case onDestroyRestore:
 		raw, d := req.Private.GetKey(ctx, snapshotKey)
 		if resp.Diagnostics.Append(d...); d.HasError() {
@@ -228,7 +230,7 @@ func (r *ptraceScopeResource) Delete(ctx context.Context, req resource.DeleteReq
 			return
 		}
 		var locked bool
-		change, locked = snap.Restore(st, file, m.Persist.ValueBool(), m.ApplyRuntime.ValueBool())
+		change, locked = snap.Restore(st, file, m.Persist.ValueBool(), m.ApplyRuntime.ValueBool(), nil)
 		if locked {
 			resp.Diagnostics.Append(restoreLockedWarning(t.host.Name(), ptrace.Scope(snap.Runtime)))
 		}

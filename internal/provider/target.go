@@ -90,7 +90,15 @@ func (t *target) read(file string) (*yama.State, error) {
 // apply runs a change and logs what it did; it returns the host's state
 // afterwards (possibly with an error for a step that failed).
 func (t *target) apply(c yama.Change) (*yama.State, error) {
-	fields := map[string]any{"file": c.File, "write_file": c.Content != nil, "remove_file": c.Remove}
+	var writes, removes []string
+	for _, op := range c.Files {
+		if op.Remove {
+			removes = append(removes, op.Path)
+		} else {
+			writes = append(writes, op.Path)
+		}
+	}
+	fields := map[string]any{"file": c.File, "write_files": writes, "remove_files": removes}
 	if c.Runtime != nil {
 		fields["runtime"] = int(*c.Runtime)
 	}

@@ -9,19 +9,25 @@ import (
 	"github.com/terraform-yama/terraform-provider-yama/internal/ptrace"
 )
 
+// FileOp writes (atomically) or removes one drop-in.
+type FileOp struct {
+	Path    string
+	Content []byte
+	Remove  bool
+}
+
 // Change is what Apply should do. Zero-valued parts are left alone.
 type Change struct {
+	// File is the managed drop-in, reported in State.Managed afterwards.
 	File string
-	// Content, when non-nil, replaces the drop-in atomically.
-	Content []byte
-	// Remove deletes the drop-in (ignored when Content is set).
-	Remove bool
+	// Files are applied in order, before the live value.
+	Files []FileOp
 	// Runtime, when set, is written to the live value.
 	Runtime *ptrace.Scope
 }
 
 // Empty reports whether the change would do nothing.
-func (c Change) Empty() bool { return c.Content == nil && !c.Remove && c.Runtime == nil }
+func (c Change) Empty() bool { return len(c.Files) == 0 && c.Runtime == nil }
 
 // Apply performs c in a single privileged command: the file first (so a
 // connection lost half-way leaves the persistent value, which is what a
@@ -31,6 +37,11 @@ func (c Change) Empty() bool { return c.Content == nil && !c.Remove && c.Runtime
 func Apply(ctx context.Context, h Host, c Change) (*State, error) {
 	if err := ValidateFile(c.File); err != nil {
 		return nil, &Error{Host: h.Name(), Op: "apply", Path: c.File, Err: err}
+	}
+	for _, op := range c.Files {
+		if err := ValidateFile(op.Path); err != nil {
+			return nil, &Error{Host: h.Name(), Op: "apply", Path: op.Path, Err: err}
+		}
 	}
 	if c.Runtime != nil && !c.Runtime.Valid() {
 		return nil, &Error{Host: h.Name(), Op: "apply", Err: fmt.Errorf("%w: %d", ptrace.ErrInvalid, int(*c.Runtime))}
@@ -45,7 +56,8 @@ func Apply(ctx context.Context, h Host, c Change) (*State, error) {
 		if err == nil {
 			err = parseErr
 		}
-		return nil, &Error{Host: h.Name(), Op: failedOp(stderr, "apply"), Path: c.File, Err: err, Detail: trimDetail(stderr)}
+		op, path := failedStep(stderr, "apply", c.File)
+		return nil, &Error{Host: h.Name(), Op: op, Path: path, Err: err, Detail: trimDetail(stderr)}
 	}
 	if runErr != nil {
 		return st, classifyStep(h.Name(), c, st, stderr, runErr)
@@ -64,11 +76,14 @@ func verify(host string, c Change, st *State) error {
 			return &Error{Host: host, Op: "set runtime", Path: ProcPath, Err: fmt.Errorf("%w: wrote %d, host reports %d", ErrVerify, *c.Runtime, st.Runtime)}
 		}
 	}
-	switch {
-	case c.Content != nil && (st.Managed.Kind != KindRegular || !bytes.Equal(st.Managed.Content, c.Content)):
-		return &Error{Host: host, Op: "write file", Path: c.File, Err: fmt.Errorf("%w: the drop-in content differs after writing", ErrVerify)}
-	case c.Content == nil && c.Remove && st.Managed.Exists():
-		return &Error{Host: host, Op: "remove file", Path: c.File, Err: fmt.Errorf("%w: the drop-in still exists after removal", ErrVerify)}
+	for _, op := range c.Files {
+		f := st.Lookup(op.Path)
+		switch {
+		case !op.Remove && (f.Kind != KindRegular || !bytes.Equal(f.Content, op.Content)):
+			return &Error{Host: host, Op: "write file", Path: op.Path, Err: fmt.Errorf("%w: the drop-in content differs after writing", ErrVerify)}
+		case op.Remove && f.Exists():
+			return &Error{Host: host, Op: "remove file", Path: op.Path, Err: fmt.Errorf("%w: the drop-in still exists after removal", ErrVerify)}
+		}
 	}
 	return nil
 }
@@ -77,12 +92,8 @@ func verify(host string, c Change, st *State) error {
 // come from coreutils (tee, mktemp, cat, mv) and the shell, which print
 // strerror(errno) text; that text is stable across distributions.
 func classifyStep(host string, c Change, st *State, stderr []byte, runErr error) error {
-	op := failedOp(stderr, "apply")
+	op, path := failedStep(stderr, "apply", c.File)
 	detail := trimDetail(stderr)
-	path := c.File
-	if op == "set runtime" {
-		path = ProcPath
-	}
 	var err error
 	switch {
 	case strings.Contains(detail, "yama-error absent"):
@@ -105,23 +116,28 @@ func classifyStep(host string, c Change, st *State, stderr []byte, runErr error)
 	return &Error{Host: host, Op: op, Path: path, Err: err, Detail: detail}
 }
 
-// failedOp names the last step the script announced on stderr.
-func failedOp(stderr []byte, fallback string) string {
+// failedStep names the last step the script announced on stderr and the
+// path it was working on.
+func failedStep(stderr []byte, fallbackOp, fallbackPath string) (op, path string) {
 	s := string(stderr)
 	i := strings.LastIndex(s, "yama-step ")
 	if i < 0 {
-		return fallback
+		return fallbackOp, fallbackPath
 	}
-	step, _, _ := strings.Cut(s[i+len("yama-step "):], "\n")
+	line, _, _ := strings.Cut(s[i+len("yama-step "):], "\n")
+	step, path, _ := strings.Cut(line, " ")
+	if path == "" {
+		path = fallbackPath
+	}
 	switch step {
 	case "file":
-		return "write file"
+		return "write file", path
 	case "remove":
-		return "remove file"
+		return "remove file", path
 	case "runtime":
-		return "set runtime"
+		return "set runtime", path
 	}
-	return fallback
+	return fallbackOp, fallbackPath
 }
 
 // trimDetail keeps the host's messages, without our step markers, short

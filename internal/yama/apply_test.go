@@ -10,12 +10,18 @@ import (
 	"github.com/terraform-yama/terraform-provider-yama/internal/ptrace"
 )
 
+func writeOp(path string, content []byte) []FileOp {
+	return []FileOp{{Path: path, Content: content}}
+}
+
+func removeOp(path string) []FileOp { return []FileOp{{Path: path, Remove: true}} }
+
 func scopePtr(s ptrace.Scope) *ptrace.Scope { return &s }
 
 func TestApplyWritesFileAndRuntime(t *testing.T) {
 	content := []byte("# managed\nkernel.yama.ptrace_scope = 2\n")
 	shellHosts(t, "1\n", nil, func(t *testing.T, h localHost) {
-		st, err := Apply(context.Background(), h, Change{File: DefaultFile, Content: content, Runtime: scopePtr(2)})
+		st, err := Apply(context.Background(), h, Change{File: DefaultFile, Files: writeOp(DefaultFile, content), Runtime: scopePtr(2)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -51,7 +57,7 @@ func TestApplyOnlyTouchesWhatItIsAsked(t *testing.T) {
 		if got := readFile(t, h.root, ProcPath); got != "0\n" {
 			t.Errorf("runtime = %q", got)
 		}
-		if _, err := Apply(context.Background(), h, Change{File: DefaultFile, Content: []byte("x = 1\n")}); err != nil {
+		if _, err := Apply(context.Background(), h, Change{File: DefaultFile, Files: writeOp(DefaultFile, []byte("x = 1\n"))}); err != nil {
 			t.Fatal(err)
 		}
 		if got := readFile(t, h.root, ProcPath); got != "0\n" {
@@ -62,7 +68,7 @@ func TestApplyOnlyTouchesWhatItIsAsked(t *testing.T) {
 
 func TestApplyRemove(t *testing.T) {
 	shellHosts(t, "1", map[string]string{DefaultFile: "kernel.yama.ptrace_scope = 1\n"}, func(t *testing.T, h localHost) {
-		st, err := Apply(context.Background(), h, Change{File: DefaultFile, Remove: true})
+		st, err := Apply(context.Background(), h, Change{File: DefaultFile, Files: removeOp(DefaultFile)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -73,7 +79,7 @@ func TestApplyRemove(t *testing.T) {
 			t.Errorf("file still there: %v", err)
 		}
 		// Removing what is not there is not an error: destroy must converge.
-		if _, err := Apply(context.Background(), h, Change{File: DefaultFile, Remove: true}); err != nil {
+		if _, err := Apply(context.Background(), h, Change{File: DefaultFile, Files: removeOp(DefaultFile)}); err != nil {
 			t.Errorf("second remove: %v", err)
 		}
 	})
@@ -82,7 +88,7 @@ func TestApplyRemove(t *testing.T) {
 func TestApplyCreatesMissingDirectory(t *testing.T) {
 	shellHosts(t, "1", nil, func(t *testing.T, h localHost) {
 		f := "/run/sysctl.d/60-yama.conf"
-		if _, err := Apply(context.Background(), h, Change{File: f, Content: []byte("k = 1\n")}); err != nil {
+		if _, err := Apply(context.Background(), h, Change{File: f, Files: writeOp(f, []byte("k = 1\n"))}); err != nil {
 			t.Fatal(err)
 		}
 		if got := readFile(t, h.root, f); got != "k = 1\n" {
@@ -94,7 +100,7 @@ func TestApplyCreatesMissingDirectory(t *testing.T) {
 func TestApplyRefusesSymlinkedDropIn(t *testing.T) {
 	shellHosts(t, "1", map[string]string{"/etc/sysctl.conf": "a = 1\n"}, func(t *testing.T, h localHost) {
 		mustSymlink(t, "../sysctl.conf", filepath.Join(h.root, "etc/sysctl.d/99-sysctl.conf"))
-		st, err := Apply(context.Background(), h, Change{File: "/etc/sysctl.d/99-sysctl.conf", Content: []byte("k = 1\n"), Runtime: scopePtr(2)})
+		st, err := Apply(context.Background(), h, Change{File: "/etc/sysctl.d/99-sysctl.conf", Files: writeOp("/etc/sysctl.d/99-sysctl.conf", []byte("k = 1\n")), Runtime: scopePtr(2)})
 		if !errors.Is(err, ErrNotRegular) {
 			t.Fatalf("err = %v, want ErrNotRegular", err)
 		}
@@ -124,4 +130,48 @@ func TestApplyRejectsBadInput(t *testing.T) {
 	if _, err := Apply(context.Background(), h, Change{File: DefaultFile, Runtime: scopePtr(9)}); !errors.Is(err, ptrace.ErrInvalid) {
 		t.Errorf("bad scope: %v", err)
 	}
+}
+
+func TestApplySeveralFilesInOrder(t *testing.T) {
+	managed := []byte("kernel.yama.ptrace_scope = 2\n")
+	extra := []byte("# wins at boot\nkernel.yama.ptrace_scope = 2\n\x00\xff 'q' $(x)\n")
+	shellHosts(t, "1\n", map[string]string{"/etc/sysctl.d/50-old.conf": "a = 1\n"}, func(t *testing.T, h localHost) {
+		c := Change{File: DefaultFile, Runtime: scopePtr(2), Files: []FileOp{
+			{Path: DefaultFile, Content: managed},
+			{Path: "/etc/sysctl.d/zz-yama.conf", Content: extra},
+			{Path: "/etc/sysctl.d/50-old.conf", Remove: true},
+			{Path: "/etc/sysctl.d/60-empty.conf", Content: []byte{}},
+		}}
+		st, err := Apply(context.Background(), h, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := readFile(t, h.root, "/etc/sysctl.d/zz-yama.conf"); got != string(extra) {
+			t.Errorf("extra file = %q", got)
+		}
+		if got := readFile(t, h.root, "/etc/sysctl.d/60-empty.conf"); got != "" {
+			t.Errorf("empty file = %q", got)
+		}
+		if st.Lookup("/etc/sysctl.d/50-old.conf").Exists() {
+			t.Error("removed file still reported")
+		}
+	})
+}
+
+func TestApplyStopsAtFirstFailedFile(t *testing.T) {
+	shellHosts(t, "1\n", map[string]string{"/etc/sysctl.conf": "a = 1\n"}, func(t *testing.T, h localHost) {
+		mustSymlink(t, "../sysctl.conf", filepath.Join(h.root, "etc/sysctl.d/99-sysctl.conf"))
+		c := Change{File: DefaultFile, Runtime: scopePtr(2), Files: []FileOp{
+			{Path: "/etc/sysctl.d/99-sysctl.conf", Content: []byte("x\n")},
+			{Path: DefaultFile, Content: []byte("y\n")},
+		}}
+		st, err := Apply(context.Background(), h, c)
+		var e *Error
+		if !errors.As(err, &e) || !errors.Is(err, ErrNotRegular) || e.Path != "/etc/sysctl.d/99-sysctl.conf" {
+			t.Fatalf("err = %v, want ErrNotRegular naming 99-sysctl.conf", err)
+		}
+		if st.Managed.Exists() || st.Runtime != 1 {
+			t.Errorf("steps after the failure ran: managed %+v runtime %d", st.Managed, st.Runtime)
+		}
+	})
 }

@@ -52,7 +52,7 @@ func TestClassifyStepFailures(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			st, err := Apply(context.Background(), c.host, Change{File: DefaultFile, Content: []byte("x\n"), Runtime: scopePtr(1)})
+			st, err := Apply(context.Background(), c.host, Change{File: DefaultFile, Files: writeOp(DefaultFile, []byte("x\n")), Runtime: scopePtr(1)})
 			if !errors.Is(err, c.want) {
 				t.Fatalf("err = %v, want %v", err, c.want)
 			}

@@ -2,6 +2,7 @@ package yama
 
 import (
 	"bytes"
+	"sort"
 
 	"github.com/terraform-yama/terraform-provider-yama/internal/ptrace"
 )
@@ -11,20 +12,42 @@ type Desired struct {
 	File    string
 	Content []byte        // nil: leave the drop-in alone
 	Runtime *ptrace.Scope // nil: leave the live value alone
+	// Extra are further drop-ins to hold exactly this content (the files
+	// that make the managed value win at boot, see shadowing = override).
+	Extra map[string][]byte
 }
 
 // Diff returns only the steps needed to move st to want, so an apply on a
-// converged host runs no write at all.
+// converged host runs no write at all. The managed drop-in comes first,
+// then extra files in path order.
 func Diff(st *State, want Desired) Change {
 	c := Change{File: want.File}
-	if want.Content != nil && (st.Managed.Kind != KindRegular || !st.Managed.Readable || !bytes.Equal(st.Managed.Content, want.Content)) {
-		c.Content = want.Content
+	if want.Content != nil && !holds(st.Lookup(want.File), want.Content) {
+		c.Files = append(c.Files, FileOp{Path: want.File, Content: want.Content})
+	}
+	for _, p := range sortedKeys(want.Extra) {
+		if !holds(st.Lookup(p), want.Extra[p]) {
+			c.Files = append(c.Files, FileOp{Path: p, Content: want.Extra[p]})
+		}
 	}
 	if want.Runtime != nil && (!st.Available || st.Runtime != *want.Runtime) {
 		r := *want.Runtime
 		c.Runtime = &r
 	}
 	return c
+}
+
+func holds(f File, content []byte) bool {
+	return f.Kind == KindRegular && f.Readable && bytes.Equal(f.Content, content)
+}
+
+func sortedKeys(m map[string][]byte) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 // Snapshot is what a host held before this provider changed it, so that a
@@ -50,26 +73,26 @@ func TakeSnapshot(st *State) Snapshot {
 	return s
 }
 
-// Restore returns the change that puts the snapshot back. file and
-// runtime say which parts the resource managed; the others are left as
-// they are. A live value locked at 3 is left alone (the kernel would
-// refuse); the caller tells the user.
-func (s Snapshot) Restore(st *State, file string, manageFile, manageRuntime bool) (Change, bool) {
-	c := Change{File: file}
+// Restore returns the change that puts the snapshot back. manageFile and
+// manageRuntime say which parts the resource managed; the others are left
+// as they are. extra are files the resource created (which did not exist
+// before it): they are removed. A live value locked at 3 is left alone
+// (the kernel would refuse); locked tells the caller to say so.
+func (s Snapshot) Restore(st *State, file string, manageFile, manageRuntime bool, extra []string) (c Change, locked bool) {
+	c = Change{File: file}
 	if manageFile {
 		switch s.FileKind {
 		case KindRegular:
-			if !bytes.Equal(st.Managed.Content, s.Content) || st.Managed.Kind != KindRegular {
-				c.Content = bytes.Clone(s.Content)
-				if c.Content == nil {
-					c.Content = []byte{}
-				}
+			if !holds(st.Managed, s.Content) {
+				c.Files = append(c.Files, FileOp{Path: file, Content: append([]byte{}, s.Content...)})
 			}
 		case KindMissing:
-			c.Remove = st.Managed.Exists()
+			if st.Managed.Exists() {
+				c.Files = append(c.Files, FileOp{Path: file, Remove: true})
+			}
 		}
 	}
-	locked := false
+	c.Files = append(c.Files, RemoveExisting(st, extra)...)
 	if manageRuntime && s.Runtime >= 0 && st.Available && int(st.Runtime) != s.Runtime {
 		r := ptrace.Scope(s.Runtime)
 		if ptrace.CanChangeLive(st.Runtime, r) != nil {
@@ -79,4 +102,15 @@ func (s Snapshot) Restore(st *State, file string, manageFile, manageRuntime bool
 		}
 	}
 	return c, locked
+}
+
+// RemoveExisting returns remove operations for those of paths that exist.
+func RemoveExisting(st *State, paths []string) []FileOp {
+	var ops []FileOp
+	for _, p := range paths {
+		if st.Lookup(p).Exists() {
+			ops = append(ops, FileOp{Path: p, Remove: true})
+		}
+	}
+	return ops
 }

@@ -1,6 +1,7 @@
 package yama
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/terraform-yama/terraform-provider-yama/internal/ptrace"
@@ -38,45 +39,76 @@ func TestDiff(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			ch := Diff(c.st, c.d)
-			if (ch.Content != nil) != c.wantFile || (ch.Runtime != nil) != c.wantRuntime {
-				t.Errorf("Diff = file %v runtime %v; want file %v runtime %v", ch.Content != nil, ch.Runtime != nil, c.wantFile, c.wantRuntime)
+			if (len(ch.Files) == 1) != c.wantFile || (ch.Runtime != nil) != c.wantRuntime {
+				t.Errorf("Diff = files %v runtime %v; want file %v runtime %v", ch.Files, ch.Runtime != nil, c.wantFile, c.wantRuntime)
 			}
 		})
+	}
+}
+
+func TestDiffExtraFiles(t *testing.T) {
+	st := state(1, KindRegular, "x")
+	st.Config = []File{{Path: "/etc/sysctl.d/zz-b.conf", Kind: KindRegular, Readable: true, Content: []byte("same")}}
+	ch := Diff(st, Desired{File: DefaultFile, Content: []byte("x"), Extra: map[string][]byte{
+		"/etc/sysctl.d/zz-b.conf": []byte("same"),
+		"/etc/sysctl.d/zz-a.conf": []byte("new"),
+	}})
+	if len(ch.Files) != 1 || ch.Files[0].Path != "/etc/sysctl.d/zz-a.conf" {
+		t.Errorf("Diff = %+v, want only the missing extra file", ch.Files)
 	}
 }
 
 func TestSnapshotRestore(t *testing.T) {
 	orig := state(1, KindRegular, "kernel.yama.ptrace_scope = 1\n")
 	snap := TakeSnapshot(orig)
-
 	now := state(2, KindRegular, "kernel.yama.ptrace_scope = 2\n")
-	c, locked := snap.Restore(now, DefaultFile, true, true)
-	if locked || string(c.Content) != "kernel.yama.ptrace_scope = 1\n" || c.Runtime == nil || *c.Runtime != 1 {
-		t.Errorf("restore = %+v locked=%v", c, locked)
+	cases := []struct {
+		name          string
+		snap          Snapshot
+		now           *State
+		file, runtime bool
+		extra         []string
+		wantFiles     string
+		wantRuntime   int // -1: none
+		wantLocked    bool
+	}{
+		{"both back", snap, now, true, true, nil, "write " + DefaultFile, 1, false},
+		{"only managed parts", snap, now, false, true, nil, "", 1, false},
+		{"missing file removed", TakeSnapshot(state(1, KindMissing, "")), now, true, false, nil, "remove " + DefaultFile, -1, false},
+		{"empty file kept empty", TakeSnapshot(state(1, KindRegular, "")), now, true, false, nil, "write " + DefaultFile, -1, false},
+		{"locked at 3", snap, state(3, KindRegular, "x"), true, true, nil, "write " + DefaultFile, -1, true},
+		{"link never touched", TakeSnapshot(state(1, KindSymlink, "")), now, true, false, nil, "", -1, false},
+		{"created extra removed", snap, withConfig(now, "/etc/sysctl.d/zz-yama.conf"), false, false, []string{"/etc/sysctl.d/zz-yama.conf", "/etc/sysctl.d/gone.conf"}, "remove /etc/sysctl.d/zz-yama.conf", -1, false},
 	}
-	// Only managed parts are restored.
-	c, _ = snap.Restore(now, DefaultFile, false, true)
-	if c.Content != nil || c.Remove {
-		t.Errorf("unmanaged file restored: %+v", c)
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			ch, locked := c.snap.Restore(c.now, DefaultFile, c.file, c.runtime, c.extra)
+			var got []string
+			for _, op := range ch.Files {
+				if op.Remove {
+					got = append(got, "remove "+op.Path)
+				} else {
+					got = append(got, "write "+op.Path)
+				}
+			}
+			if strings.Join(got, ", ") != c.wantFiles {
+				t.Errorf("files = %v, want %q", got, c.wantFiles)
+			}
+			rt := -1
+			if ch.Runtime != nil {
+				rt = int(*ch.Runtime)
+			}
+			if rt != c.wantRuntime || locked != c.wantLocked {
+				t.Errorf("runtime %d locked %v, want %d %v", rt, locked, c.wantRuntime, c.wantLocked)
+			}
+		})
 	}
-	// A file that did not exist is removed.
-	c, _ = TakeSnapshot(state(1, KindMissing, "")).Restore(now, DefaultFile, true, false)
-	if !c.Remove || c.Runtime != nil {
-		t.Errorf("restore of missing file = %+v", c)
+}
+
+func withConfig(st *State, paths ...string) *State {
+	c := *st
+	for _, p := range paths {
+		c.Config = append(c.Config, File{Path: p, Kind: KindRegular, Readable: true})
 	}
-	// An empty original file is restored as empty, not removed.
-	c, _ = TakeSnapshot(state(1, KindRegular, "")).Restore(now, DefaultFile, true, false)
-	if c.Content == nil || len(c.Content) != 0 {
-		t.Errorf("restore of empty file = %+v", c)
-	}
-	// Locked at 3: the live value cannot go back.
-	c, locked = snap.Restore(state(3, KindRegular, "x"), DefaultFile, true, true)
-	if !locked || c.Runtime != nil || c.Content == nil {
-		t.Errorf("restore over a lock = %+v locked=%v", c, locked)
-	}
-	// A link that was there before is never touched.
-	c, _ = TakeSnapshot(state(1, KindSymlink, "")).Restore(now, DefaultFile, true, false)
-	if !c.Empty() {
-		t.Errorf("restore of a link = %+v", c)
-	}
+	return &c
 }

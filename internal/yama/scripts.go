@@ -1,6 +1,7 @@
 package yama
 
 import (
+	"encoding/base64"
 	"strconv"
 	"strings"
 )
@@ -73,29 +74,33 @@ IFS= read -r F || exit 90
 // sysctl.d file. It needs no privilege.
 var readScript = readHeader + recordFuncs + "snapshot\n"
 
-// applyScript writes or removes the drop-in and sets the live value, each
+// applyScript writes or removes drop-ins and sets the live value, each
 // step only when asked, then reports the resulting state exactly as
 // readScript does. Its stdin continues after F with:
 //
-//	A   file action: keep, write or remove
 //	V   live value to set, or - to leave it
-//	... the new file content (for write), up to EOF
+//	then, per file operation, three lines:
+//	P   path (validated by the caller)
+//	A   write or remove
+//	C   the new content, base64-encoded on one line (- for empty)
 //
-// Each step announces itself on stderr ("yama-step NAME") so that a failure
-// can be attributed; the snapshot runs even after a failed step so the
-// caller always learns what the host really holds.
-var applyScript = readHeader + `IFS= read -r A || exit 90
-IFS= read -r V || exit 90
+// Each step announces itself on stderr ("yama-step NAME PATH") so that a
+// failure can be attributed; the snapshot runs even after a failed step so
+// the caller always learns what the host really holds. Contents use base64
+// so that several files fit one stream; applies are rare, so the extra
+// process per file costs nothing that matters.
+var applyScript = readHeader + `IFS= read -r V || exit 90
 ` + recordFuncs + `
 write_file() {
-	echo "yama-step file" >&2
-	f=$R$F; d=${f%/*}; b=${f##*/}
+	echo "yama-step file $P" >&2
+	f=$R$P; d=${f%/*}; b=${f##*/}
 	if [ -L "$f" ] || { [ -e "$f" ] && [ ! -f "$f" ]; }; then
 		echo "yama-error not-regular" >&2; return 3
 	fi
 	[ -d "$d" ] || mkdir -p -m 0755 -- "$d" || return 4
 	tmp=$(mktemp -- "$d/.$b.XXXXXX") || return 4
-	if cat >"$tmp" && chmod 0644 -- "$tmp" && { [ -n "$R" ] || chown 0:0 -- "$tmp"; } &&
+	if { if [ "$C" = - ]; then : ; else printf %s "$C" | base64 -d; fi; } >"$tmp" &&
+		chmod 0644 -- "$tmp" && { [ -n "$R" ] || chown 0:0 -- "$tmp"; } &&
 		{ sync -- "$tmp" 2>/dev/null || sync; } && mv -f -- "$tmp" "$f"; then
 		sync -- "$d" 2>/dev/null || sync
 		return 0
@@ -104,23 +109,26 @@ write_file() {
 	return 4
 }
 remove_file() {
-	echo "yama-step remove" >&2
-	f=$R$F
+	echo "yama-step remove $P" >&2
+	f=$R$P
 	if [ -d "$f" ] && [ ! -L "$f" ]; then echo "yama-error not-regular" >&2; return 3; fi
 	rm -f -- "$f" || return 4
 	sync -- "${f%/*}" 2>/dev/null || sync
 }
 set_runtime() {
-	echo "yama-step runtime" >&2
+	echo "yama-step runtime /proc/sys/kernel/yama/ptrace_scope" >&2
 	y=$R/proc/sys/kernel/yama/ptrace_scope
 	[ -e "$y" ] || { echo "yama-error absent" >&2; return 5; }
 	printf "%s\n" "$V" | tee -- "$y" >/dev/null || return 6
 }
 rc=0
-case $A in
-write) write_file || rc=$? ;;
-remove) remove_file || rc=$? ;;
-esac
+while [ "$rc" = 0 ] && IFS= read -r P && IFS= read -r A && IFS= read -r C; do
+	case $A in
+	write) write_file || rc=$? ;;
+	remove) remove_file || rc=$? ;;
+	*) echo "yama-error bad-action" >&2; rc=2 ;;
+	esac
+done
 if [ "$rc" = 0 ] && [ "$V" != - ]; then set_runtime || rc=$?; fi
 snapshot
 exit "$rc"
@@ -135,19 +143,20 @@ func readInput(boundary, root, file string) []byte {
 func applyInput(boundary, root string, c Change) []byte {
 	var b strings.Builder
 	b.WriteString(boundary + "\n" + root + "\n" + c.File + "\n")
-	switch {
-	case c.Content != nil:
-		b.WriteString("write\n")
-	case c.Remove:
-		b.WriteString("remove\n")
-	default:
-		b.WriteString("keep\n")
-	}
 	if c.Runtime != nil {
 		b.WriteString(c.Runtime.String() + "\n")
 	} else {
 		b.WriteString("-\n")
 	}
-	b.Write(c.Content)
+	for _, op := range c.Files {
+		action, content := "write", base64.StdEncoding.EncodeToString(op.Content)
+		if op.Remove {
+			action, content = "remove", ""
+		}
+		if content == "" {
+			content = "-"
+		}
+		b.WriteString(op.Path + "\n" + action + "\n" + content + "\n")
+	}
 	return []byte(b.String())
 }

@@ -54,3 +54,17 @@ type State struct {
 // Locked reports whether the live value is 3, which the kernel will not
 // change until reboot.
 func (s *State) Locked() bool { return s.Available && s.Runtime == ptrace.NoAttach }
+
+// Lookup returns what the host reported at path: the managed drop-in or
+// any sysctl.d entry; a path it did not report is missing.
+func (s *State) Lookup(path string) File {
+	if s.Managed.Path == path {
+		return s.Managed
+	}
+	for _, f := range s.Config {
+		if f.Path == path {
+			return f
+		}
+	}
+	return File{Path: path, Kind: KindMissing}
+}
