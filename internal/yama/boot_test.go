@@ -1,0 +1,204 @@
+package yama
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/terraform-yama/terraform-provider-yama/internal/sysctld"
+)
+
+// bootView reads a fake host root through the real read script.
+func bootView(t *testing.T, files, links map[string]string, managed string) BootView {
+	t.Helper()
+	h := localHost{root: newRoot(t, "1", files), shell: "/bin/sh"}
+	for l, target := range links {
+		mustSymlink(t, target, filepath.Join(h.root, l))
+	}
+	st, err := Read(context.Background(), h, managed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := st.BootView()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func TestPredictBoot(t *testing.T) {
+	ptrace2 := []byte("kernel.yama.ptrace_scope = 2\n")
+	cases := []struct {
+		name       string
+		files      map[string]string
+		links      map[string]string
+		managed    string
+		mode       sysctld.Mode
+		wantScope  string // "" when nothing sets the key
+		wantSource string
+		wantShadow string // joined ShadowedBy
+		wantFile   string // override file, "" for none
+		wantErr    string // Override error
+	}{
+		{
+			name:       "ubuntu: managed drop-in wins",
+			files:      map[string]string{"/etc/sysctl.conf": "# defaults\nnet.ipv4.ip_forward = 0\n"},
+			links:      map[string]string{"/etc/sysctl.d/99-sysctl.conf": "../sysctl.conf"},
+			managed:    DefaultFile,
+			mode:       sysctld.ModeSystemd,
+			wantScope:  "2",
+			wantSource: DefaultFile + ":1",
+		},
+		{
+			name:       "fedora: vendor default sorts first",
+			files:      map[string]string{"/usr/lib/sysctl.d/10-default-yama-scope.conf": "kernel.yama.ptrace_scope = 0\n"},
+			managed:    DefaultFile,
+			mode:       sysctld.ModeSystemd,
+			wantScope:  "2",
+			wantSource: DefaultFile + ":1",
+		},
+		{
+			name:       "hardening role sorts later (systemd)",
+			files:      map[string]string{"/etc/sysctl.d/zz-hardening.conf": "# CIS\nfs.suid_dumpable = 0\nkernel.yama.ptrace_scope = 3\n"},
+			managed:    DefaultFile,
+			mode:       sysctld.ModeSystemd,
+			wantScope:  "3",
+			wantSource: "/etc/sysctl.d/zz-hardening.conf:3",
+			wantShadow: "/etc/sysctl.d/zz-hardening.conf:3",
+			wantFile:   "/etc/sysctl.d/zz-yama-ptrace-scope.conf",
+		},
+		{
+			name:       "hardening role locks at 3 (procps)",
+			files:      map[string]string{"/etc/sysctl.d/zz-hardening.conf": "kernel.yama.ptrace_scope = 3\n"},
+			managed:    DefaultFile,
+			mode:       sysctld.ModeProcps,
+			wantScope:  "3",
+			wantSource: "/etc/sysctl.d/zz-hardening.conf:1",
+			wantShadow: "/etc/sysctl.d/zz-hardening.conf:1",
+			wantErr:    "boot value would be /etc/sysctl.d/zz-hardening.conf:1",
+		},
+		{
+			name:       "debian: sysctl.conf through 99-sysctl.conf (systemd)",
+			files:      map[string]string{"/etc/sysctl.conf": "kernel.yama.ptrace_scope=1\n"},
+			links:      map[string]string{"/etc/sysctl.d/99-sysctl.conf": "../sysctl.conf"},
+			managed:    DefaultFile,
+			mode:       sysctld.ModeSystemd,
+			wantScope:  "1",
+			wantSource: "/etc/sysctl.conf:1",
+			wantShadow: "/etc/sysctl.conf:1",
+			wantFile:   "/etc/sysctl.d/zz-yama-ptrace-scope.conf",
+		},
+		{
+			name:       "debian: sysctl.conf applied last (procps)",
+			files:      map[string]string{"/etc/sysctl.conf": "kernel.yama.ptrace_scope=1\n"},
+			managed:    DefaultFile,
+			mode:       sysctld.ModeProcps,
+			wantScope:  "1",
+			wantSource: "/etc/sysctl.conf:1",
+			wantShadow: "/etc/sysctl.conf:1",
+			wantErr:    "applies /etc/sysctl.conf:1 after every drop-in",
+		},
+		{
+			name:       "managed file masked by name",
+			files:      map[string]string{"/etc/sysctl.d/60-yama.conf": "kernel.yama.ptrace_scope = 0\n"},
+			managed:    "/usr/lib/sysctl.d/60-yama.conf",
+			mode:       sysctld.ModeSystemd,
+			wantScope:  "0",
+			wantSource: "/etc/sysctl.d/60-yama.conf:1",
+			wantShadow: "/etc/sysctl.d/60-yama.conf",
+			wantErr:    "masks /usr/lib/sysctl.d/60-yama.conf",
+		},
+		{
+			name:      "later file with the same value is no shadow",
+			files:     map[string]string{"/run/sysctl.d/zz.conf": "kernel/yama/ptrace_scope = 2\n"},
+			managed:   DefaultFile,
+			mode:      sysctld.ModeProcps,
+			wantScope: "2",
+			// procps writes both; the last write is the source.
+			wantSource: "/run/sysctl.d/zz.conf:1",
+		},
+		{
+			name:       "a later glob loses to the explicit key (systemd)",
+			files:      map[string]string{"/usr/lib/sysctl.d/zzz-vendor.conf": "kernel.yama.* = 0\n"},
+			managed:    DefaultFile,
+			mode:       sysctld.ModeSystemd,
+			wantScope:  "2",
+			wantSource: DefaultFile + ":1",
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			v := bootView(t, c.files, c.links, c.managed)
+			b, err := v.Predict(c.mode, map[string][]byte{c.managed: ptrace2}, c.managed)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := ""
+			if b.Set {
+				got = b.Scope.String()
+			}
+			var sh []string
+			for _, s := range b.ShadowedBy {
+				sh = append(sh, s.String())
+			}
+			if got != c.wantScope || b.Source != c.wantSource || strings.Join(sh, ", ") != c.wantShadow {
+				t.Fatalf("Predict = scope %q source %q shadows %v; want %q %q %q\n%+v", got, b.Source, sh, c.wantScope, c.wantSource, c.wantShadow, b.Result)
+			}
+			p, content, err := v.Override(b, c.managed, ptrace2, 2, nil)
+			switch {
+			case c.wantErr != "":
+				if !errors.Is(err, ErrCannotOverride) || !strings.Contains(err.Error(), c.wantErr) {
+					t.Fatalf("Override error = %v, want ErrCannotOverride containing %q", err, c.wantErr)
+				}
+			case err != nil:
+				t.Fatal(err)
+			case p != c.wantFile:
+				t.Fatalf("override file = %q, want %q", p, c.wantFile)
+			case p != "":
+				after, err := v.Predict(c.mode, map[string][]byte{c.managed: ptrace2, p: content}, c.managed)
+				if err != nil || after.Scope != 2 || len(after.ShadowedBy) != 0 {
+					t.Fatalf("with the override, boot = %+v, %v; want 2 and no shadows", after, err)
+				}
+			}
+		})
+	}
+}
+
+func TestBootViewMergedUsr(t *testing.T) {
+	root := newRoot(t, "1", map[string]string{"/usr/lib/sysctl.d/10-default-yama-scope.conf": "kernel.yama.ptrace_scope = 0\n"})
+	if err := os.Symlink("usr/lib", filepath.Join(root, "lib")); err != nil {
+		t.Fatal(err)
+	}
+	st, err := Read(context.Background(), localHost{root: root, shell: "/bin/sh"}, DefaultFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := st.BootView()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := v.Predict(sysctld.ModeProcps, nil, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b.Result.Applied) != 1 || b.Source != "/usr/lib/sysctl.d/10-default-yama-scope.conf:1" {
+		t.Errorf("merged /usr read twice or wrongly: %+v", b.Result.Applied)
+	}
+}
+
+func TestReduceKeepsLineNumbersAndMasks(t *testing.T) {
+	in := "# header\nnet.ipv4.ip_forward = 1\nkernel.yama.ptrace_scope = 2\n-kernel.yama.*\nvm.swappiness=10"
+	want := "\n\nkernel.yama.ptrace_scope = 2\n-kernel.yama.*\n"
+	if got := string(reduce("x.conf", []byte(in))); got != want {
+		t.Errorf("reduce = %q, want %q", got, want)
+	}
+	if got := reduce("x.conf", []byte{}); len(got) != 0 {
+		t.Errorf("empty file became %q: it would no longer mask", got)
+	}
+	if got := string(reduce("x.conf", []byte("vm.swappiness=1"))); got != "\n" {
+		t.Errorf("non-empty file reduced to %q, want a blank line (still not a mask)", got)
+	}
+}
