@@ -117,3 +117,28 @@ func restoreLockedWarning(host string, original ptrace.Scope) diag.Diagnostic {
 func yamaAbsent(host string) error {
 	return &yama.Error{Host: host, Op: "read", Path: yama.ProcPath, Err: yama.ErrYamaAbsent}
 }
+
+func shadowedDiagnostic(isError bool, host, managed string, b yama.Boot, want ptrace.Scope) diag.Diagnostic {
+	summary := "Drop-in will not set ptrace_scope at boot on " + host
+	boot := "the kernel default (nothing sets it)"
+	if b.Set {
+		boot = fmt.Sprintf("%d, from %s", b.Scope, b.Source)
+	}
+	detail := fmt.Sprintf("%s sets kernel.yama.ptrace_scope = %d, but at boot (%s) the host will end up with %s:\n%s\n\n"+
+		"Remove or change those lines, set `shadowing = \"override\"` to let the provider write a drop-in that wins, "+
+		"or set `shadowing = \"error\"` to stop plans instead of warning.", managed, want, b.Mode, boot, describeShadows(b))
+	if isError {
+		return diag.NewErrorDiagnostic(summary, detail)
+	}
+	return diag.NewWarningDiagnostic(summary, detail)
+}
+
+func cannotOverrideDiagnostic(host string, err error) diag.Diagnostic {
+	return diag.NewErrorDiagnostic("Cannot make the drop-in win at boot on "+host,
+		err.Error()+"\n\nshadowing = \"override\" only adds a drop-in in /etc/sysctl.d; it never edits or masks files it does not own.")
+}
+
+func bootUnknownWarning(host string, err error) diag.Diagnostic {
+	return diag.NewWarningDiagnostic("Boot-time value unknown on "+host,
+		err.Error()+"\n\nboot_scope, boot_source and shadowed_by are left empty. Make the sysctl.d files readable by the login user, or connect as root.")
+}

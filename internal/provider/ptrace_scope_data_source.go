@@ -4,6 +4,10 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
@@ -35,6 +39,19 @@ type ptraceScopeDataSourceModel struct {
 	Locked      types.Bool       `tfsdk:"locked"`
 	FileExists  types.Bool       `tfsdk:"file_exists"`
 	FileContent types.String     `tfsdk:"file_content"`
+	BootMode    types.String     `tfsdk:"boot_mode"`
+	BootScope   types.Int64      `tfsdk:"boot_scope"`
+	BootSource  types.String     `tfsdk:"boot_source"`
+	Assignments types.List       `tfsdk:"assignments"`
+}
+
+// assignmentAttrTypes describes one element of the assignments list.
+var assignmentAttrTypes = map[string]attr.Type{
+	"file":    types.StringType,
+	"entry":   types.StringType,
+	"line":    types.Int64Type,
+	"value":   types.StringType,
+	"outcome": types.StringType,
 }
 
 func (d *ptraceScopeDataSource) Metadata(_ context.Context, req datasource.MetadataRequest, resp *datasource.MetadataResponse) {
@@ -63,6 +80,23 @@ func (d *ptraceScopeDataSource) Schema(_ context.Context, _ datasource.SchemaReq
 			"file_exists": schema.BoolAttribute{Computed: true, MarkdownDescription: "Whether the drop-in exists."},
 			"file_content": schema.StringAttribute{Computed: true,
 				MarkdownDescription: "The drop-in's content; null when it does not exist or cannot be read by the login user."},
+			"boot_mode": schema.StringAttribute{Optional: true, Computed: true,
+				MarkdownDescription: "Which loader to model for the boot value: `systemd`, `procps` or `auto` (default: `systemd` when systemd is the host's init). See the resource's `boot_mode`.",
+				Validators:          []validator.String{stringvalidator.OneOf(bootModeAuto, bootModeSystemd, bootModeProcps)}},
+			"boot_scope": schema.Int64Attribute{Computed: true,
+				MarkdownDescription: "The value the host will boot with, from its sysctl.d files; null when no file sets it (the kernel's built-in default applies) or the files cannot be read."},
+			"boot_source": schema.StringAttribute{Computed: true,
+				MarkdownDescription: "`path:line` of the assignment that sets `boot_scope`."},
+			"assignments": schema.ListNestedAttribute{Computed: true,
+				MarkdownDescription: "Every line that sets (or excludes) the key at boot, in the order boot applies them.",
+				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
+					"file":  schema.StringAttribute{Computed: true, MarkdownDescription: "File holding the line (symlinks resolved)."},
+					"entry": schema.StringAttribute{Computed: true, MarkdownDescription: "The sysctl.d entry boot opened to reach `file` (differs for a symlink such as `99-sysctl.conf`)."},
+					"line":  schema.Int64Attribute{Computed: true, MarkdownDescription: "1-based line number."},
+					"value": schema.StringAttribute{Computed: true, MarkdownDescription: "The value the line assigns (empty for an exclusion)."},
+					"outcome": schema.StringAttribute{Computed: true,
+						MarkdownDescription: "What boot does with it: `written`, `failed` (refused, e.g. after 3 locked the key), `replaced` or `merged` (systemd writes a key once), `skipped` (a glob beaten by an explicit key) or `excluded`."},
+				}}},
 		},
 		Blocks: map[string]schema.Block{"ssh": dataSourceSSHBlock()},
 	}
@@ -113,5 +147,45 @@ func (d *ptraceScopeDataSource) Read(ctx context.Context, req datasource.ReadReq
 	if st.Managed.Exists() && st.Managed.Readable {
 		m.FileContent = types.StringValue(string(st.Managed.Content))
 	}
+	m.boot(st, &resp.Diagnostics)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
+}
+
+// boot fills the boot-time attributes from the host's sysctl files.
+func (m *ptraceScopeDataSourceModel) boot(st *yama.State, diags *diag.Diagnostics) {
+	m.BootScope, m.BootSource = types.Int64Null(), types.StringNull()
+	m.Assignments = types.ListNull(types.ObjectType{AttrTypes: assignmentAttrTypes})
+	if m.BootMode.IsNull() {
+		m.BootMode = types.StringValue(bootModeAuto)
+	}
+	view, err := st.BootView()
+	if err != nil {
+		diags.Append(bootUnknownWarning(m.Host.ValueString(), err))
+		return
+	}
+	mode, err := view.BootMode(m.BootMode.ValueString())
+	if err != nil {
+		diags.AddError("Invalid boot_mode", err.Error())
+		return
+	}
+	b, err := view.Predict(mode, nil, "")
+	if err != nil {
+		diags.Append(bootUnknownWarning(m.Host.ValueString(), err))
+		return
+	}
+	if b.Set {
+		m.BootScope, m.BootSource = types.Int64Value(int64(b.Scope)), types.StringValue(b.Source)
+	}
+	items := make([]attr.Value, 0, len(b.Result.Applied))
+	for _, s := range b.Result.Applied {
+		entry := s.Via
+		if entry == "" {
+			entry = s.File
+		}
+		items = append(items, types.ObjectValueMust(assignmentAttrTypes, map[string]attr.Value{
+			"file": types.StringValue(s.File), "entry": types.StringValue(entry), "line": types.Int64Value(int64(s.Line)),
+			"value": types.StringValue(s.Value), "outcome": types.StringValue(s.Outcome.String()),
+		}))
+	}
+	m.Assignments = types.ListValueMust(types.ObjectType{AttrTypes: assignmentAttrTypes}, items)
 }

@@ -3,6 +3,7 @@ package provider
 import (
 	"strings"
 
+	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/terraform-yama/terraform-provider-yama/internal/ptrace"
@@ -25,6 +26,12 @@ type ptraceScopeResourceModel struct {
 	Mode           types.String     `tfsdk:"mode"`
 	FileContent    types.String     `tfsdk:"file_content"`
 	RebootRequired types.Bool       `tfsdk:"reboot_required"`
+	Shadowing      types.String     `tfsdk:"shadowing"`
+	BootMode       types.String     `tfsdk:"boot_mode"`
+	BootScope      types.Int64      `tfsdk:"boot_scope"`
+	BootSource     types.String     `tfsdk:"boot_source"`
+	ShadowedBy     types.List       `tfsdk:"shadowed_by"`
+	OverrideFiles  types.Map        `tfsdk:"override_files"`
 }
 
 // The on_destroy choices.
@@ -67,14 +74,6 @@ func (m *ptraceScopeResourceModel) observe(st *yama.State) {
 	} else {
 		m.FileContent = types.StringNull()
 	}
-	m.RebootRequired = types.BoolValue(rebootRequired(m.Persist.ValueBool(), st.Available, st.Runtime, m.scope()))
-}
-
-// rebootRequired: the drop-in holds a value the live kernel does not, so
-// only a reboot will bring them together (apply_runtime = false, or a live
-// value locked at 3).
-func rebootRequired(persist, available bool, runtime, scope ptrace.Scope) bool {
-	return persist && available && runtime != scope
 }
 
 // adoptFromHost fills the configuration-side attributes of an imported
@@ -84,6 +83,8 @@ func rebootRequired(persist, available bool, runtime, scope ptrace.Scope) bool {
 func (m *ptraceScopeResourceModel) adoptFromHost(st *yama.State) {
 	m.Persist, m.ApplyRuntime = types.BoolValue(true), types.BoolValue(true)
 	m.OnDestroy = types.StringValue(onDestroyRestore)
+	m.Shadowing, m.BootMode = types.StringValue(shadowingWarn), types.StringValue(bootModeAuto)
+	m.OverrideFiles = types.MapValueMust(types.StringType, map[string]attr.Value{})
 	if m.File.IsNull() {
 		m.File = types.StringValue(yama.DefaultFile)
 	}

@@ -2,12 +2,13 @@ package provider
 
 import (
 	"context"
+	"errors"
 
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/terraform-yama/terraform-provider-yama/internal/ptrace"
-	"github.com/terraform-yama/terraform-provider-yama/internal/sshclient"
+	"github.com/terraform-yama/terraform-provider-yama/internal/yama"
 )
 
 // ModifyPlan makes the plan say exactly what will change on the host: the
@@ -47,7 +48,7 @@ func (r *ptraceScopeResource) ModifyPlan(ctx context.Context, req resource.Modif
 		return
 	}
 
-	live, known := r.liveScope(ctx, prior, host, plan, cfg, resp)
+	live, known, view := r.liveScope(ctx, req, prior, host, plan, resp)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -77,42 +78,57 @@ func (r *ptraceScopeResource) ModifyPlan(ctx context.Context, req resource.Modif
 	case prior != nil && !prior.RuntimeScope.IsNull():
 		live, known = ptrace.Scope(prior.RuntimeScope.ValueInt64()), true
 	}
+	var runtime *ptrace.Scope
 	if known {
+		runtime = &live
 		plan.RuntimeScope = types.Int64Value(int64(live))
 		plan.Mode = types.StringValue(live.Mode())
-		plan.RebootRequired = types.BoolValue(rebootRequired(plan.Persist.ValueBool(), true, live, scope))
 	} else {
-		plan.RuntimeScope, plan.Mode, plan.RebootRequired = types.Int64Unknown(), types.StringUnknown(), types.BoolUnknown()
+		plan.RuntimeScope, plan.Mode = types.Int64Unknown(), types.StringUnknown()
+	}
+	planBoot(&plan, prior, view, runtime, &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		return
 	}
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
 }
 
-// liveScope returns the host's live value for plan-time checks: from the
-// refreshed state when the resource exists, else (a create) by reading the
-// host, so that a host without Yama or locked at 3 fails at plan time
-// rather than half-way through an apply.
-func (r *ptraceScopeResource) liveScope(ctx context.Context, prior *ptraceScopeResourceModel, host string, plan ptraceScopeResourceModel, cfg sshclient.Config, resp *resource.ModifyPlanResponse) (ptrace.Scope, bool) {
+// liveScope returns the host's live value and boot view for plan-time
+// checks: from the refreshed state and private state when the resource
+// exists, else (a create) by reading the host, so that a host without Yama
+// or locked at 3 fails at plan time rather than half-way through an apply.
+func (r *ptraceScopeResource) liveScope(ctx context.Context, req resource.ModifyPlanRequest, prior *ptraceScopeResourceModel, host string, plan ptraceScopeResourceModel, resp *resource.ModifyPlanResponse) (ptrace.Scope, bool, *yama.BootView) {
 	if prior != nil {
+		raw, _ := req.Private.GetKey(ctx, bootViewKey)
+		view := viewFromPrivate(raw)
 		if prior.RuntimeScope.IsNull() || prior.RuntimeScope.IsUnknown() {
-			return 0, false
+			return 0, false, view
 		}
-		return ptrace.Scope(prior.RuntimeScope.ValueInt64()), true
+		return ptrace.Scope(prior.RuntimeScope.ValueInt64()), true, view
 	}
 	if plan.File.IsUnknown() {
-		return 0, false
+		return 0, false, nil
 	}
 	t, diags := r.data.connect(ctx, host, plan.SSH)
 	if resp.Diagnostics.Append(diags...); diags.HasError() {
-		return 0, false
+		return 0, false, nil
 	}
 	st, err := t.read(plan.File.ValueString())
 	if err != nil {
 		resp.Diagnostics.Append(hostDiagnostic(t.host.Name(), err))
-		return 0, false
+		return 0, false, nil
 	}
 	if !st.Available {
 		resp.Diagnostics.Append(hostDiagnostic(t.host.Name(), yamaAbsent(t.host.Name())))
-		return 0, false
+		return 0, false, nil
 	}
-	return st.Runtime, true
+	view, err := st.BootView()
+	if errors.Is(err, yama.ErrTooLarge) {
+		resp.Diagnostics.Append(hostDiagnostic(t.host.Name(), err))
+		return 0, false, nil
+	}
+	if err != nil {
+		return st.Runtime, true, nil
+	}
+	return st.Runtime, true, &view
 }

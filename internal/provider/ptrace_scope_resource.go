@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sort"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -85,7 +86,24 @@ func (r *ptraceScopeResource) Schema(_ context.Context, _ resource.SchemaRequest
 			"file_content": schema.StringAttribute{Computed: true,
 				MarkdownDescription: "What the drop-in holds on the host (null when it does not exist)."},
 			"reboot_required": schema.BoolAttribute{Computed: true,
-				MarkdownDescription: "True when the drop-in holds a value the live kernel does not (with `apply_runtime = false`, or a live value locked at 3): only a reboot brings them together."},
+				MarkdownDescription: "True when the value the host will boot with (`boot_scope`) differs from the live one, e.g. with `apply_runtime = false` or a live value locked at 3: only a reboot brings them together. Always false when `persist = false`."},
+			"shadowing": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString(shadowingWarn),
+				MarkdownDescription: "What to do when another sysctl file would defeat the drop-in at boot (a later-sorting file, `/etc/sysctl.conf`, an earlier 3 that locks the key, or a same-named file that masks it): " +
+					"`warn` (default) adds a plan warning naming each file and line; `error` fails the plan; `override` adds a drop-in in `/etc/sysctl.d` whose name sorts after every shadowing file, so the value wins (shown in `override_files`; " +
+					"removed again on destroy). `override` refuses, with the reason, what no drop-in can beat.",
+				Validators: []validator.String{stringvalidator.OneOf(shadowingWarn, shadowingError, shadowingOverride)}},
+			"boot_mode": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString(bootModeAuto),
+				MarkdownDescription: "Which loader applies sysctl.d at boot, for `boot_scope`: `systemd` (systemd-sysctl: files merged by name across directories, last assignment wins, `/etc/sysctl.conf` only through `99-sysctl.conf`), " +
+					"`procps` (`sysctl --system`: every assignment written in order, `/etc/sysctl.conf` last), or `auto` (default: `systemd` when systemd is the host's init, else `procps`).",
+				Validators: []validator.String{stringvalidator.OneOf(bootModeAuto, bootModeSystemd, bootModeProcps)}},
+			"boot_scope": schema.Int64Attribute{Computed: true,
+				MarkdownDescription: "The value the host will boot with, after this apply, computed from every sysctl.d file the way `boot_mode` applies them; null when no file sets it (the kernel's built-in default then applies)."},
+			"boot_source": schema.StringAttribute{Computed: true,
+				MarkdownDescription: "`path:line` of the assignment that sets `boot_scope`."},
+			"shadowed_by": schema.ListAttribute{Computed: true, ElementType: types.StringType,
+				MarkdownDescription: "Assignments (`path:line`) or files that keep the drop-in's value from winning at boot; empty when it wins."},
+			"override_files": schema.MapAttribute{Computed: true, ElementType: types.StringType,
+				MarkdownDescription: "Drop-ins this resource wrote to win over shadowing files (`shadowing = \"override\"`): path to content."},
 		},
 		Blocks: map[string]schema.Block{"ssh": resourceSSHBlock()},
 	}
@@ -134,7 +152,7 @@ func (r *ptraceScopeResource) Create(ctx context.Context, req resource.CreateReq
 	snap, _ := json.Marshal(yama.TakeSnapshot(st))
 	resp.Diagnostics.Append(resp.Private.SetKey(ctx, snapshotKey, snap)...)
 	plan.ID = types.StringValue(t.host.Name())
-	r.converge(t, &plan, st, &resp.State, &resp.Diagnostics)
+	r.converge(t, &plan, nil, st, &resp.State, resp.Private, &resp.Diagnostics)
 }
 
 func (r *ptraceScopeResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
@@ -171,12 +189,14 @@ func (r *ptraceScopeResource) Read(ctx context.Context, req resource.ReadRequest
 	}
 	m.ID = types.StringValue(t.host.Name())
 	m.observe(st)
+	observeBoot(t.ctx, &m, st, resp.Private, &resp.Diagnostics)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
 }
 
 func (r *ptraceScopeResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
-	var plan ptraceScopeResourceModel
+	var plan, prior ptraceScopeResourceModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(req.State.Get(ctx, &prior)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
@@ -193,7 +213,7 @@ func (r *ptraceScopeResource) Update(ctx context.Context, req resource.UpdateReq
 		return
 	}
 	plan.ID = types.StringValue(t.host.Name())
-	r.converge(t, &plan, st, &resp.State, &resp.Diagnostics)
+	r.converge(t, &plan, &prior, st, &resp.State, resp.Private, &resp.Diagnostics)
 }
 
 func (r *ptraceScopeResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
@@ -207,11 +227,15 @@ func (r *ptraceScopeResource) Delete(ctx context.Context, req resource.DeleteReq
 		return
 	}
 	file := m.File.ValueString()
+	overrides := sortedPaths(m.overrideFiles())
 	change := yama.Change{File: file}
 	switch m.OnDestroy.ValueString() {
 	case onDestroyRemove:
 		if m.Persist.ValueBool() {
 			change.Files = []yama.FileOp{{Path: file, Remove: true}}
+		}
+		for _, p := range overrides {
+			change.Files = append(change.Files, yama.FileOp{Path: p, Remove: true})
 		}
 	case onDestroyRestore:
 		raw, d := req.Private.GetKey(ctx, snapshotKey)
@@ -230,7 +254,7 @@ func (r *ptraceScopeResource) Delete(ctx context.Context, req resource.DeleteReq
 			return
 		}
 		var locked bool
-		change, locked = snap.Restore(st, file, m.Persist.ValueBool(), m.ApplyRuntime.ValueBool(), nil)
+		change, locked = snap.Restore(st, file, m.Persist.ValueBool(), m.ApplyRuntime.ValueBool(), overrides)
 		if locked {
 			resp.Diagnostics.Append(restoreLockedWarning(t.host.Name(), ptrace.Scope(snap.Runtime)))
 		}
@@ -257,20 +281,42 @@ func (r *ptraceScopeResource) ImportState(ctx context.Context, req resource.Impo
 // converge applies the steps that still differ between st and plan, then
 // records what the host holds afterwards, even after a failed step, so
 // state never claims what the host does not have.
-func (r *ptraceScopeResource) converge(t *target, plan *ptraceScopeResourceModel, st *yama.State, state *tfsdk.State, diags *diag.Diagnostics) {
+func (r *ptraceScopeResource) converge(t *target, plan, prior *ptraceScopeResourceModel, st *yama.State, state *tfsdk.State, priv privateSetter, diags *diag.Diagnostics) {
 	name := t.host.Name()
 	if !st.Available {
 		diags.Append(hostDiagnostic(name, yamaAbsent(name)))
 		return
 	}
 	want := plan.desired()
+	// Override files: write the planned ones and remove those this
+	// resource wrote before but no longer needs. When the plan could not
+	// tell (boot view unknown), keep what there is.
+	var stale []string
+	if plan.OverrideFiles.IsUnknown() && prior != nil {
+		plan.OverrideFiles = prior.OverrideFiles
+	}
+	for p, c := range plan.overrideFiles() {
+		if want.Extra == nil {
+			want.Extra = map[string][]byte{}
+		}
+		want.Extra[p] = []byte(c)
+	}
+	if prior != nil {
+		for p := range prior.overrideFiles() {
+			if _, keep := want.Extra[p]; !keep {
+				stale = append(stale, p)
+			}
+		}
+	}
 	if want.Runtime != nil && ptrace.CanChangeLive(st.Runtime, *want.Runtime) != nil {
 		// The plan was made before the host reached 3: refuse before
 		// writing anything rather than leave a half-applied change.
 		diags.Append(lockedPlanDiagnostic(name, *want.Runtime))
 		return
 	}
-	if change := yama.Diff(st, want); !change.Empty() {
+	change := yama.Diff(st, want)
+	change.Files = append(change.Files, yama.RemoveExisting(st, stale)...)
+	if !change.Empty() {
 		after, err := t.apply(change)
 		if after != nil {
 			st = after
@@ -283,7 +329,17 @@ func (r *ptraceScopeResource) converge(t *target, plan *ptraceScopeResourceModel
 		}
 	}
 	plan.observe(st)
+	observeBoot(t.ctx, plan, st, priv, diags)
 	diags.Append(state.Set(t.ctx, plan)...)
+}
+
+func sortedPaths(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for p := range m {
+		out = append(out, p)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // sshWithPort returns the connection overrides for an existing resource:

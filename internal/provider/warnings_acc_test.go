@@ -63,3 +63,21 @@ resource "yama_ptrace_scope" "test" {
 		}
 	}
 }
+
+// shadowing = "warn" (the default) names each shadowing file, line and
+// value in the plan, and still applies.
+func TestAccPtraceScope_shadowWarning(t *testing.T) {
+	h := startHost(t, debianLayout)
+	w := newTFWorkdir(t, resourceConfig(h, `
+  scope     = 2
+  boot_mode = "systemd"`))
+	out, code := w.run("plan", "-detailed-exitcode")
+	want := regexp.MustCompile(`(?s)Warning: Drop-in will not set ptrace_scope at boot on ` + regexp.QuoteMeta(h.Addr) +
+		`.*/etc/sysctl\.conf:2\s+\(through\s+/etc/sysctl\.d/99-sysctl\.conf\)\s+sets\s+1`)
+	if code != 2 || !want.MatchString(out) {
+		t.Fatalf("plan: exit %d, want 2 and a warning naming /etc/sysctl.conf:2:\n%s", code, out)
+	}
+	if out, code = w.run("apply", "-auto-approve"); code != 0 {
+		t.Fatalf("apply: exit %d\n%s", code, out)
+	}
+}

@@ -303,7 +303,7 @@ func (v BootView) Override(b Boot, managed string, managedContent []byte, value 
 		return "", nil, err
 	}
 	if !check.Set || check.Scope != value {
-		return "", nil, fmt.Errorf("%w: even with %s the boot value would be %s", ErrCannotOverride, p, check.Source)
+		return "", nil, fmt.Errorf("%w: even with %s the host would boot with %s", ErrCannotOverride, p, describeBoot(check))
 	}
 	return p, content, nil
 }
@@ -316,4 +316,11 @@ func (v BootView) taken(base string) bool {
 		}
 	}
 	return false
+}
+
+func describeBoot(b Boot) string {
+	if !b.Set {
+		return "the kernel default (nothing sets the key)"
+	}
+	return b.Scope.String() + " from " + b.Source
 }

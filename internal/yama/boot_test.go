@@ -78,7 +78,7 @@ func TestPredictBoot(t *testing.T) {
 			wantScope:  "3",
 			wantSource: "/etc/sysctl.d/zz-hardening.conf:1",
 			wantShadow: "/etc/sysctl.d/zz-hardening.conf:1",
-			wantErr:    "boot value would be /etc/sysctl.d/zz-hardening.conf:1",
+			wantErr:    "would boot with 3 from /etc/sysctl.d/zz-hardening.conf:1",
 		},
 		{
 			name:       "debian: sysctl.conf through 99-sysctl.conf (systemd)",

@@ -18,3 +18,12 @@ check "web1_ptrace_hardened" {
     error_message = "web1 allows ptrace attach (scope ${coalesce(data.yama_ptrace_scope.web1.scope, -1)})."
   }
 }
+
+# What the host will boot with, and which file decides it.
+output "web1_boot" {
+  value = {
+    scope  = data.yama_ptrace_scope.web1.boot_scope
+    source = data.yama_ptrace_scope.web1.boot_source
+    lines  = [for a in data.yama_ptrace_scope.web1.assignments : "${a.file}:${a.line} = ${a.value} (${a.outcome})"]
+  }
+}

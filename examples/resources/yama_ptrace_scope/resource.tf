@@ -22,6 +22,15 @@ resource "yama_ptrace_scope" "build" {
   }
 }
 
+# A host with a hardening role whose zz-hardening.conf sets another value:
+# write an extra drop-in that sorts after it, so 2 is what the host boots
+# with (see boot_scope, boot_source and override_files).
+resource "yama_ptrace_scope" "hardened_role" {
+  host      = "app1.example.com"
+  scope     = 2
+  shadowing = "override"
+}
+
 # Developer VM: let debuggers attach to any process of the same user.
 resource "yama_ptrace_scope" "devbox" {
   host  = "10.0.0.15"
