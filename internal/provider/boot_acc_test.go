@@ -248,3 +248,34 @@ func sysctlTree(t *testing.T, h *testhost.Host) string {
 	}
 	return b.String()
 }
+
+// boot_mode = "auto" follows the host: systemd-sysctl writes the key once
+// (the last assignment), so an earlier 3 does not lock; procps writes every
+// assignment in order, so it does.
+func TestAccPtraceScope_bootModeAuto(t *testing.T) {
+	early := map[string]string{"/etc/sysctl.d/05-early.conf": "kernel.yama.ptrace_scope = 3\n"}
+	withSystemd := map[string]string{"/etc/sysctl.d/05-early.conf": early["/etc/sysctl.d/05-early.conf"], "/run/systemd/system/.marker": ""}
+	cases := []struct {
+		name, boot, shadows string
+		files               map[string]string
+	}{
+		{"systemd host", "1", "0", withSystemd},
+		{"host without systemd", "3", "1", early},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			h := startHost(t, testhost.Options{Scope: "1", Files: c.files})
+			resource.ParallelTest(t, resource.TestCase{
+				ProtoV6ProviderFactories: protoV6ProviderFactories,
+				Steps: []resource.TestStep{{
+					Config: resourceConfig(h, `scope = 1`),
+					Check: resource.ComposeAggregateTestCheckFunc(
+						resource.TestCheckResourceAttr(res, "boot_mode", "auto"),
+						resource.TestCheckResourceAttr(res, "boot_scope", c.boot),
+						resource.TestCheckResourceAttr(res, "shadowed_by.#", c.shadows),
+					),
+				}},
+			})
+		})
+	}
+}

@@ -202,3 +202,14 @@ func TestReduceKeepsLineNumbersAndMasks(t *testing.T) {
 		t.Errorf("non-empty file reduced to %q, want a blank line (still not a mask)", got)
 	}
 }
+
+func TestBootViewRefusesOversizedConfig(t *testing.T) {
+	root := newRoot(t, "1", map[string]string{"/usr/lib/sysctl.d/50-huge.conf": strings.Repeat("# padding\n", MaxFileSize/10+10)})
+	st, err := Read(context.Background(), localHost{root: root, shell: "/bin/sh"}, DefaultFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.BootView(); !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), "/usr/lib/sysctl.d/50-huge.conf") {
+		t.Fatalf("BootView error = %v, want ErrTooLarge naming the file", err)
+	}
+}
