@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 
@@ -149,10 +150,15 @@ func (r *ptraceScopeResource) Create(ctx context.Context, req resource.CreateReq
 		resp.Diagnostics.Append(hostDiagnostic(t.host.Name(), err))
 		return
 	}
+	if !st.Available {
+		resp.Diagnostics.Append(hostDiagnostic(t.host.Name(), yamaAbsent(t.host.Name())))
+		return
+	}
+	// What the host holds before any change, for on_destroy = restore.
 	snap, _ := json.Marshal(yama.TakeSnapshot(st))
 	resp.Diagnostics.Append(resp.Private.SetKey(ctx, snapshotKey, snap)...)
 	plan.ID = types.StringValue(t.host.Name())
-	r.converge(t, &plan, nil, st, &resp.State, resp.Private, &resp.Diagnostics)
+	r.converge(t, &plan, nil, &resp.State, resp.Private, &resp.Diagnostics)
 }
 
 func (r *ptraceScopeResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
@@ -204,16 +210,11 @@ func (r *ptraceScopeResource) Update(ctx context.Context, req resource.UpdateReq
 	if resp.Diagnostics.Append(diags...); diags.HasError() {
 		return
 	}
-	// Read again rather than trust the plan: the host may have changed
-	// since (a saved plan, -refresh=false), and only the steps that still
-	// differ should run.
-	st, err := t.read(plan.File.ValueString())
-	if err != nil {
-		resp.Diagnostics.Append(hostDiagnostic(t.host.Name(), err))
-		return
-	}
+	// No read first: converge sends the desired state and the host skips
+	// what it already holds, so a host changed since the plan (a saved
+	// plan, -refresh=false) still ends up right, in one command.
 	plan.ID = types.StringValue(t.host.Name())
-	r.converge(t, &plan, &prior, st, &resp.State, resp.Private, &resp.Diagnostics)
+	r.converge(t, &plan, &prior, &resp.State, resp.Private, &resp.Diagnostics)
 }
 
 func (r *ptraceScopeResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
@@ -278,58 +279,48 @@ func (r *ptraceScopeResource) ImportState(ctx context.Context, req resource.Impo
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), hostID(host, port))...)
 }
 
-// converge applies the steps that still differ between st and plan, then
-// records what the host holds afterwards, even after a failed step, so
-// state never claims what the host does not have.
-func (r *ptraceScopeResource) converge(t *target, plan, prior *ptraceScopeResourceModel, st *yama.State, state *tfsdk.State, priv privateSetter, diags *diag.Diagnostics) {
+// converge sends the whole desired state in one command; the host writes
+// only what differs (an identical drop-in is not rewritten, an equal live
+// value not set) and refuses a locked or missing Yama before writing
+// anything. Afterwards the resource records what the host reports, even
+// after a failed step, so state never claims what the host does not have.
+func (r *ptraceScopeResource) converge(t *target, plan, prior *ptraceScopeResourceModel, state *tfsdk.State, priv privateSetter, diags *diag.Diagnostics) {
 	name := t.host.Name()
-	if !st.Available {
-		diags.Append(hostDiagnostic(name, yamaAbsent(name)))
-		return
-	}
 	want := plan.desired()
+	change := yama.Change{File: want.File, Runtime: want.Runtime}
+	if want.Content != nil {
+		change.Files = append(change.Files, yama.FileOp{Path: want.File, Content: want.Content})
+	}
 	// Override files: write the planned ones and remove those this
 	// resource wrote before but no longer needs. When the plan could not
 	// tell (boot view unknown), keep what there is.
-	var stale []string
 	if plan.OverrideFiles.IsUnknown() && prior != nil {
 		plan.OverrideFiles = prior.OverrideFiles
 	}
-	for p, c := range plan.overrideFiles() {
-		if want.Extra == nil {
-			want.Extra = map[string][]byte{}
-		}
-		want.Extra[p] = []byte(c)
+	planned := plan.overrideFiles()
+	for _, p := range sortedPaths(planned) {
+		change.Files = append(change.Files, yama.FileOp{Path: p, Content: []byte(planned[p])})
 	}
 	if prior != nil {
-		for p := range prior.overrideFiles() {
-			if _, keep := want.Extra[p]; !keep {
-				stale = append(stale, p)
+		for _, p := range sortedPaths(prior.overrideFiles()) {
+			if _, keep := planned[p]; !keep {
+				change.Files = append(change.Files, yama.FileOp{Path: p, Remove: true})
 			}
 		}
 	}
-	if want.Runtime != nil && ptrace.CanChangeLive(st.Runtime, *want.Runtime) != nil {
-		// The plan was made before the host reached 3: refuse before
-		// writing anything rather than leave a half-applied change.
-		diags.Append(lockedPlanDiagnostic(name, *want.Runtime))
-		return
-	}
-	change := yama.Diff(st, want)
-	change.Files = append(change.Files, yama.RemoveExisting(st, stale)...)
-	if !change.Empty() {
-		after, err := t.apply(change)
-		if after != nil {
-			st = after
-		}
-		if err != nil {
+	after, err := t.apply(change)
+	if err != nil {
+		if errors.Is(err, yama.ErrLocked) && want.Runtime != nil {
+			diags.Append(lockedPlanDiagnostic(name, *want.Runtime))
+		} else {
 			diags.Append(hostDiagnostic(name, err))
-			if after == nil {
-				return
-			}
+		}
+		if after == nil {
+			return
 		}
 	}
-	plan.observe(st)
-	observeBoot(t.ctx, plan, st, priv, diags)
+	plan.observe(after)
+	observeBoot(t.ctx, plan, after, priv, diags)
 	diags.Append(state.Set(t.ctx, plan)...)
 }
 

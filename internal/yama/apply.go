@@ -98,6 +98,8 @@ func classifyStep(host string, c Change, st *State, stderr []byte, runErr error)
 	switch {
 	case strings.Contains(detail, "yama-error absent"):
 		err = ErrYamaAbsent
+	case strings.Contains(detail, "yama-error locked"):
+		err = ErrLocked
 	case strings.Contains(detail, "yama-error not-regular"):
 		err = ErrNotRegular
 	case strings.Contains(detail, "Read-only file system"):

@@ -175,3 +175,50 @@ func TestApplyStopsAtFirstFailedFile(t *testing.T) {
 		}
 	})
 }
+
+// The whole desired state may be sent: what the host already holds is not
+// rewritten (same inode, so no rename happened).
+func TestApplySkipsWhatIsAlreadyThere(t *testing.T) {
+	content := "kernel.yama.ptrace_scope = 2\n"
+	shellHosts(t, "2\n", map[string]string{DefaultFile: content}, func(t *testing.T, h localHost) {
+		before, err := os.Stat(filepath.Join(h.root, DefaultFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Apply(context.Background(), h, Change{File: DefaultFile, Files: writeOp(DefaultFile, []byte(content)), Runtime: scopePtr(2)}); err != nil {
+			t.Fatal(err)
+		}
+		after, err := os.Stat(filepath.Join(h.root, DefaultFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !os.SameFile(before, after) {
+			t.Error("an identical drop-in was rewritten")
+		}
+	})
+}
+
+// A live value locked at 3, or no Yama at all, is refused before any file
+// is written, so an apply never leaves half a change behind.
+func TestApplyPrecheckRefusesBeforeWriting(t *testing.T) {
+	cases := []struct {
+		name, scope string
+		want        error
+	}{
+		{"locked at 3", "3\n", ErrLocked},
+		{"no yama", "", ErrYamaAbsent},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			shellHosts(t, c.scope, nil, func(t *testing.T, h localHost) {
+				_, err := Apply(context.Background(), h, Change{File: DefaultFile, Files: writeOp(DefaultFile, []byte("x\n")), Runtime: scopePtr(1)})
+				if !errors.Is(err, c.want) {
+					t.Fatalf("err = %v, want %v", err, c.want)
+				}
+				if _, err := os.Stat(filepath.Join(h.root, DefaultFile)); !os.IsNotExist(err) {
+					t.Errorf("drop-in written despite the refusal: %v", err)
+				}
+			})
+		})
+	}
+}

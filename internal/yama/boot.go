@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -323,4 +324,13 @@ func describeBoot(b Boot) string {
 		return "the kernel default (nothing sets the key)"
 	}
 	return b.Scope.String() + " from " + b.Source
+}
+
+func sortedKeys(m map[string][]byte) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }

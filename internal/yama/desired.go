@@ -2,7 +2,6 @@ package yama
 
 import (
 	"bytes"
-	"sort"
 
 	"github.com/terraform-yama/terraform-provider-yama/internal/ptrace"
 )
@@ -12,42 +11,10 @@ type Desired struct {
 	File    string
 	Content []byte        // nil: leave the drop-in alone
 	Runtime *ptrace.Scope // nil: leave the live value alone
-	// Extra are further drop-ins to hold exactly this content (the files
-	// that make the managed value win at boot, see shadowing = override).
-	Extra map[string][]byte
-}
-
-// Diff returns only the steps needed to move st to want, so an apply on a
-// converged host runs no write at all. The managed drop-in comes first,
-// then extra files in path order.
-func Diff(st *State, want Desired) Change {
-	c := Change{File: want.File}
-	if want.Content != nil && !holds(st.Lookup(want.File), want.Content) {
-		c.Files = append(c.Files, FileOp{Path: want.File, Content: want.Content})
-	}
-	for _, p := range sortedKeys(want.Extra) {
-		if !holds(st.Lookup(p), want.Extra[p]) {
-			c.Files = append(c.Files, FileOp{Path: p, Content: want.Extra[p]})
-		}
-	}
-	if want.Runtime != nil && (!st.Available || st.Runtime != *want.Runtime) {
-		r := *want.Runtime
-		c.Runtime = &r
-	}
-	return c
 }
 
 func holds(f File, content []byte) bool {
 	return f.Kind == KindRegular && f.Readable && bytes.Equal(f.Content, content)
-}
-
-func sortedKeys(m map[string][]byte) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // Snapshot is what a host held before this provider changed it, so that a

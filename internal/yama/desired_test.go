@@ -18,46 +18,6 @@ func state(runtime int, kind FileKind, content string) *State {
 	return st
 }
 
-func TestDiff(t *testing.T) {
-	want := []byte("kernel.yama.ptrace_scope = 2\n")
-	two := ptrace.AdminOnly
-	cases := []struct {
-		name        string
-		st          *State
-		d           Desired
-		wantFile    bool
-		wantRuntime bool
-	}{
-		{"converged", state(2, KindRegular, string(want)), Desired{File: DefaultFile, Content: want, Runtime: &two}, false, false},
-		{"runtime drift", state(1, KindRegular, string(want)), Desired{File: DefaultFile, Content: want, Runtime: &two}, false, true},
-		{"file edited", state(2, KindRegular, "# edited\n"+string(want)), Desired{File: DefaultFile, Content: want, Runtime: &two}, true, false},
-		{"file deleted", state(2, KindMissing, ""), Desired{File: DefaultFile, Content: want, Runtime: &two}, true, false},
-		{"file is a link", state(2, KindSymlink, ""), Desired{File: DefaultFile, Content: want, Runtime: &two}, true, false},
-		{"file unmanaged", state(2, KindMissing, ""), Desired{File: DefaultFile, Runtime: &two}, false, false},
-		{"runtime unmanaged", state(0, KindRegular, string(want)), Desired{File: DefaultFile, Content: want}, false, false},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			ch := Diff(c.st, c.d)
-			if (len(ch.Files) == 1) != c.wantFile || (ch.Runtime != nil) != c.wantRuntime {
-				t.Errorf("Diff = files %v runtime %v; want file %v runtime %v", ch.Files, ch.Runtime != nil, c.wantFile, c.wantRuntime)
-			}
-		})
-	}
-}
-
-func TestDiffExtraFiles(t *testing.T) {
-	st := state(1, KindRegular, "x")
-	st.Config = []File{{Path: "/etc/sysctl.d/zz-b.conf", Kind: KindRegular, Readable: true, Content: []byte("same")}}
-	ch := Diff(st, Desired{File: DefaultFile, Content: []byte("x"), Extra: map[string][]byte{
-		"/etc/sysctl.d/zz-b.conf": []byte("same"),
-		"/etc/sysctl.d/zz-a.conf": []byte("new"),
-	}})
-	if len(ch.Files) != 1 || ch.Files[0].Path != "/etc/sysctl.d/zz-a.conf" {
-		t.Errorf("Diff = %+v, want only the missing extra file", ch.Files)
-	}
-}
-
 func TestSnapshotRestore(t *testing.T) {
 	orig := state(1, KindRegular, "kernel.yama.ptrace_scope = 1\n")
 	snap := TakeSnapshot(orig)

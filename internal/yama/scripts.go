@@ -75,7 +75,8 @@ IFS= read -r F || exit 90
 var readScript = readHeader + recordFuncs + "snapshot\n"
 
 // applyScript writes or removes drop-ins and sets the live value, each
-// step only when asked, then reports the resulting state exactly as
+// step only when asked and only when the host does not already hold it
+// (so a caller may send the whole desired state), then reports the resulting state exactly as
 // readScript does. Its stdin continues after F with:
 //
 //	V   live value to set, or - to leave it
@@ -91,15 +92,33 @@ var readScript = readHeader + recordFuncs + "snapshot\n"
 // process per file costs nothing that matters.
 var applyScript = readHeader + `IFS= read -r V || exit 90
 ` + recordFuncs + `
+# precheck refuses, before anything is written, a live value the kernel
+# would refuse: no Yama at all, or a value locked at 3.
+precheck() {
+	[ "$V" = - ] && return 0
+	y=$R/proc/sys/kernel/yama/ptrace_scope
+	if [ ! -e "$y" ]; then
+		echo "yama-step runtime /proc/sys/kernel/yama/ptrace_scope" >&2
+		echo "yama-error absent" >&2; return 5
+	fi
+	cur=$(cat -- "$y") || return 6
+	if [ "$cur" = 3 ] && [ "$V" != 3 ]; then
+		echo "yama-step runtime /proc/sys/kernel/yama/ptrace_scope" >&2
+		echo "yama-error locked" >&2; return 7
+	fi
+}
+content() { if [ "$C" = - ]; then : ; else printf %s "$C" | base64 -d; fi; }
 write_file() {
 	echo "yama-step file $P" >&2
 	f=$R$P; d=${f%/*}; b=${f##*/}
 	if [ -L "$f" ] || { [ -e "$f" ] && [ ! -f "$f" ]; }; then
 		echo "yama-error not-regular" >&2; return 3
 	fi
+	# Only what differs is written: an identical file is left untouched.
+	if [ -f "$f" ] && content | cmp -s - "$f"; then return 0; fi
 	[ -d "$d" ] || mkdir -p -m 0755 -- "$d" || return 4
 	tmp=$(mktemp -- "$d/.$b.XXXXXX") || return 4
-	if { if [ "$C" = - ]; then : ; else printf %s "$C" | base64 -d; fi; } >"$tmp" &&
+	if content >"$tmp" &&
 		chmod 0644 -- "$tmp" && { [ -n "$R" ] || chown 0:0 -- "$tmp"; } &&
 		{ sync -- "$tmp" 2>/dev/null || sync; } && mv -f -- "$tmp" "$f"; then
 		sync -- "$d" 2>/dev/null || sync
@@ -112,6 +131,7 @@ remove_file() {
 	echo "yama-step remove $P" >&2
 	f=$R$P
 	if [ -d "$f" ] && [ ! -L "$f" ]; then echo "yama-error not-regular" >&2; return 3; fi
+	[ -e "$f" ] || [ -L "$f" ] || return 0
 	rm -f -- "$f" || return 4
 	sync -- "${f%/*}" 2>/dev/null || sync
 }
@@ -119,9 +139,11 @@ set_runtime() {
 	echo "yama-step runtime /proc/sys/kernel/yama/ptrace_scope" >&2
 	y=$R/proc/sys/kernel/yama/ptrace_scope
 	[ -e "$y" ] || { echo "yama-error absent" >&2; return 5; }
+	[ "$(cat -- "$y")" = "$V" ] && return 0
 	printf "%s\n" "$V" | tee -- "$y" >/dev/null || return 6
 }
 rc=0
+precheck || rc=$?
 while [ "$rc" = 0 ] && IFS= read -r P && IFS= read -r A && IFS= read -r C; do
 	case $A in
 	write) write_file || rc=$? ;;
