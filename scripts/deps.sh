@@ -4,7 +4,9 @@
 #
 #   - openssh-server and sudo: sandbox hosts run real sshd and sudo;
 #   - terraform: the one on PATH, else Terraform 1.5.7 (MPL) built from
-#     source with the Go toolchain into .cache/bin (about 3 minutes, once).
+#     source with the Go toolchain into the tool cache (about 3-6 minutes,
+#     once per machine; $YAMA_TOOL_CACHE, default ~/.cache/terraform-provider-yama,
+#     outside the clone so clean CI clones reuse it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,7 +29,7 @@ if [ -n "${TF_ACC_TERRAFORM_PATH:-}" ] && [ -x "$TF_ACC_TERRAFORM_PATH" ]; then
 elif command -v terraform >/dev/null; then
 	command -v terraform
 else
-	bin="$PWD/.cache/bin"
+	bin="${YAMA_TOOL_CACHE:-$HOME/.cache/terraform-provider-yama}/bin"
 	if [ ! -x "$bin/terraform" ]; then
 		echo "deps: no terraform on PATH; building Terraform 1.5.7 into $bin (once, ~3 min)" >&2
 		GOBIN="$bin" GOFLAGS=-mod=mod go install github.com/hashicorp/terraform@v1.5.7 >&2
