@@ -1,12 +1,17 @@
 package provider
 
 import (
+	"time"
+
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	dsschema "github.com/hashicorp/terraform-plugin-framework/datasource/schema"
 	pschema "github.com/hashicorp/terraform-plugin-framework/provider/schema"
 	rschema "github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+
+	"github.com/terraform-yama/terraform-provider-yama/internal/sshclient"
 )
 
 // connAttr describes one connection attribute once; the provider block, the
@@ -19,27 +24,101 @@ type connAttr struct {
 	description string
 	strings     []validator.String
 	ints        []validator.Int64
+	// bastion is the description in `bastion` blocks; "" leaves the
+	// attribute out of them (sudo and timeouts belong to the target).
+	bastion string
 }
 
 var connAttrs = []connAttr{
 	{name: "user", kind: "string", description: "User to log in as. Default: `root` (or `$" + envUser + "`). A non-root user needs `sudo = true` to change anything.",
-		strings: []validator.String{stringvalidator.LengthAtLeast(1), userNameValidator}},
+		strings: []validator.String{stringvalidator.LengthAtLeast(1), userNameValidator},
+		bastion: "User to log in to the bastion as. Default: the provider block's `user`, else `root`."},
 	{name: "port", kind: "int", description: "SSH port. Default: `22`.",
-		ints: []validator.Int64{int64validator.Between(1, 65535)}},
-	{name: "private_key", kind: "string", sensitive: true, description: "Private key in PEM/OpenSSH format (the key's text, e.g. `file(\"~/.ssh/id_ed25519\")`, not a path). Default: `$" + envPrivateKey + "`."},
-	{name: "private_key_passphrase", kind: "string", sensitive: true, description: "Passphrase of an encrypted `private_key`."},
-	{name: "password", kind: "string", sensitive: true, description: "Password for `password` or `keyboard-interactive` authentication. Default: `$" + envPassword + "`."},
-	{name: "agent", kind: "bool", description: "Authenticate with the SSH agent at `$SSH_AUTH_SOCK`. Default: `true` when `SSH_AUTH_SOCK` is set and neither `private_key` nor `password` is given, else `false`."},
+		ints:    []validator.Int64{int64validator.Between(1, 65535)},
+		bastion: "The bastion's SSH port. Default: the provider block's `port`, else `22`."},
+	{name: "private_key", kind: "string", sensitive: true, description: "Private key in PEM/OpenSSH format (the key's text, e.g. `file(\"~/.ssh/id_ed25519\")`, not a path). Default: `$" + envPrivateKey + "`.",
+		bastion: "Private key for the bastion, in PEM/OpenSSH format (the key's text, not a path). Default: the provider block's `private_key`."},
+	{name: "private_key_passphrase", kind: "string", sensitive: true, description: "Passphrase of an encrypted `private_key`.",
+		bastion: "Passphrase of an encrypted `private_key`. Default: the provider block's."},
+	{name: "certificate", kind: "string", description: "OpenSSH user certificate to log in with, as `ssh-keygen -s` writes it: the text of `id_ed25519-cert.pub` " +
+		"(e.g. `file(\"~/.ssh/id_ed25519-cert.pub\")`, not a path), starting with `ssh-ed25519-cert-v01@openssh.com`, `ecdsa-sha2-nistp256-cert-v01@openssh.com` or `rsa-sha2-512-cert-v01@openssh.com`. " +
+		"It must certify `private_key` (or, without one, a key the SSH agent holds), be a user certificate and be valid now; it is offered before the plain key. " +
+		"The host must trust its CA (`TrustedUserCAKeys`). Default: none; a block that sets `private_key` without `certificate` does not inherit one.",
+		strings: []validator.String{certificateValidator},
+		bastion: "OpenSSH user certificate for this bastion's `private_key` (or agent key), as for the connection. Default: the provider block's, unless this block sets `private_key`."},
+	{name: "password", kind: "string", sensitive: true, description: "Password for `password` or `keyboard-interactive` authentication (the latter is what hosts with `PasswordAuthentication no` and `KbdInteractiveAuthentication yes` offer; only prompts that ask for a password are answered). Default: `$" + envPassword + "`.",
+		bastion: "Password for the bastion (`password` or `keyboard-interactive` authentication). Default: the provider block's `password`."},
+	{name: "agent", kind: "bool", description: "Authenticate with the SSH agent at `$SSH_AUTH_SOCK`. Default: `true` when `SSH_AUTH_SOCK` is set and neither `private_key` nor `password` is given, or when `agent_identity` is set; else `false`.",
+		bastion: "Authenticate to the bastion with the SSH agent at `$SSH_AUTH_SOCK`. Default: the provider block's `agent` (`true` when this block sets `agent_identity`)."},
+	{name: "agent_identity", kind: "string", description: "Which SSH agent key to offer, instead of all of them: its public key (`ssh-ed25519 AAAA...`, e.g. `file(\"~/.ssh/id_ed25519.pub\")`), " +
+		"its fingerprint as `ssh-add -l` prints it (`SHA256:...`), or its comment (e.g. `deploy@ci`). Only the matching key is offered, so a host with a low `MaxAuthTries` does not " +
+		"refuse the login after the agent's other keys; an agent certificate for that key is offered too. Implies `agent = true` unless `agent` is set. Default: every key the agent holds, in its order.",
+		strings: []validator.String{agentIdentityValidator},
+		bastion: "Which SSH agent key to offer to the bastion: public key, `SHA256:` fingerprint or comment. Default: the provider block's."},
 	{name: "known_hosts_file", kind: "string", description: "OpenSSH known_hosts file used to verify host keys (hashed names, `[host]:port` and `@cert-authority` lines are understood; the file is never written). Default: `~/.ssh/known_hosts` (or `$" + envKnownHosts + "`).",
-		strings: []validator.String{stringvalidator.LengthAtLeast(1)}},
-	{name: "host_key", kind: "string", description: "Pinned host public key in authorized_keys format (`ssh-ed25519 AAAA...`), e.g. from `ssh-keyscan`. When set, it replaces known_hosts verification.",
-		strings: []validator.String{hostKeyValidator}},
-	{name: "insecure_ignore_host_key", kind: "bool", description: "Accept any host key. Default: `false`. Only for throwaway hosts: it allows a man-in-the-middle to capture credentials, and every plan warns while it is set."},
+		strings: []validator.String{stringvalidator.LengthAtLeast(1)},
+		bastion: "known_hosts file to verify the bastion's host key (hashed names, `[host]:port` and `@cert-authority` lines are understood; never written). Default: the provider block's, else `~/.ssh/known_hosts`."},
+	{name: "host_key", kind: "string", description: "Pinned host public key in authorized_keys format (`ssh-ed25519 AAAA...`), e.g. from `ssh-keyscan`; or a certificate authority, written " +
+		"`@cert-authority ssh-ed25519 AAAA...` as in known_hosts, which accepts any host certificate that CA signed, that lists the host (as `host` is written) among its principals and that is valid now. " +
+		"When set, it replaces known_hosts verification.",
+		strings: []validator.String{hostKeyPinValidator},
+		bastion: "Pinned host key of the bastion (`ssh-ed25519 AAAA...`), or `@cert-authority ssh-ed25519 AAAA...` to accept its host certificate. Replaces known_hosts verification for the bastion. Default: the provider block's."},
+	{name: "insecure_ignore_host_key", kind: "bool", description: "Accept any host key. Default: `false`. Only for throwaway hosts: it allows a man-in-the-middle to capture credentials, and every plan warns while it is set.",
+		bastion: "Accept any host key from the bastion. Default: the provider block's. Only for throwaway hosts; warned about on every plan."},
 	{name: "sudo", kind: "bool", description: "Run the steps that need root (writing the drop-in and the live value) through `sudo`; non-interactive (`sudo -n`) unless `sudo_password` is set. Reads never use sudo. Default: `false`."},
 	{name: "sudo_password", kind: "string", sensitive: true, description: "Password sudo asks for, sent only on sudo's standard input when it prompts. Default: `$" + envSudoPassword + "`."},
-	{name: "timeout", kind: "string", description: "Bound on connecting and on the SSH handshake, as a Go duration (`30s`, `2m`). Default: `30s`.",
+	{name: "timeout", kind: "string", description: "Bound on connecting and on the SSH handshake, as a Go duration (`30s`, `2m`); through bastions it bounds each hop. Default: `30s`.",
 		strings: []validator.String{durationValidator}},
 }
+
+// Plan-time validators of the connection attributes added with bastions,
+// certificates and agent identities (the others are in validators.go).
+var (
+	hostKeyPinValidator = stringCheck{"Invalid host_key",
+		"a public key in authorized_keys format, or `@cert-authority` followed by the CA's public key", checkHostKeyPin}
+	certificateValidator   = stringCheck{"Invalid certificate", "an OpenSSH user certificate that is valid now", checkCertificate}
+	agentIdentityValidator = stringCheck{"Invalid agent_identity", "a public key, a SHA256 fingerprint or a key comment", checkAgentIdentity}
+)
+
+func checkHostKeyPin(s string) error {
+	_, _, err := sshclient.ParseHostKeyPin(s)
+	return err
+}
+
+func checkCertificate(s string) error {
+	_, err := sshclient.ParseUserCertificate(s, time.Now())
+	return err
+}
+
+func checkAgentIdentity(s string) error { return sshclient.ParseAgentIdentity(s) }
+
+const bastionBlockDescription = "A bastion (jump host) to connect through, as OpenSSH's `ProxyJump` does. Repeat the block for a chain, first hop first " +
+	"(at most 5): the first bastion is reached directly, each later one and finally the host through the one before. Every hop verifies its own host key " +
+	"and authenticates with its own credentials; the bastion only forwards the TCP connection (it needs `AllowTcpForwarding`) and runs nothing. " +
+	"One connection to a bastion is shared by every host behind it. Unset attributes inherit the provider block's connection settings " +
+	"(not an `ssh` block's), except `host`; `timeout` applies to each hop. Bastion blocks in an `ssh` block replace the provider block's; " +
+	"an `ssh` block without any uses the provider block's (hosts that must be reached directly need a provider configuration without bastions)."
+
+const bastionHostDescription = "Host name or IP address of the bastion, as this machine (for the first bastion) or the previous bastion reaches it."
+
+// bastionAttr is one attribute of a bastion block, in schema-neutral form.
+type bastionAttr struct {
+	connAttr
+	required bool
+}
+
+func bastionAttrs() []bastionAttr {
+	out := []bastionAttr{{connAttr: connAttr{name: "host", kind: "string", bastion: bastionHostDescription,
+		strings: []validator.String{hostValidator}}, required: true}}
+	for _, a := range connAttrs {
+		if a.bastion != "" {
+			out = append(out, bastionAttr{connAttr: a})
+		}
+	}
+	return out
+}
+
+var bastionValidators = []validator.List{listvalidator.SizeAtMost(sshclient.MaxJumps)}
 
 func providerConnectionAttributes() map[string]pschema.Attribute {
 	out := map[string]pschema.Attribute{}
@@ -59,6 +138,27 @@ func providerConnectionAttributes() map[string]pschema.Attribute {
 
 const sshBlockDescription = "Connection settings for this host. Each attribute set here overrides the provider block's; unset ones inherit it."
 
+// providerConnectionBlocks holds the provider block's `bastion` blocks.
+func providerConnectionBlocks() map[string]pschema.Block {
+	attrs := map[string]pschema.Attribute{}
+	for _, a := range bastionAttrs() {
+		d, opt, req := a.bastion, !a.required, a.required
+		switch a.kind {
+		case "string":
+			attrs[a.name] = pschema.StringAttribute{Required: req, Optional: opt, Sensitive: a.sensitive, MarkdownDescription: d, Validators: a.strings}
+		case "int":
+			attrs[a.name] = pschema.Int64Attribute{Required: req, Optional: opt, Sensitive: a.sensitive, MarkdownDescription: d, Validators: a.ints}
+		case "bool":
+			attrs[a.name] = pschema.BoolAttribute{Required: req, Optional: opt, Sensitive: a.sensitive, MarkdownDescription: d}
+		}
+	}
+	return map[string]pschema.Block{"bastion": pschema.ListNestedBlock{
+		MarkdownDescription: bastionBlockDescription,
+		NestedObject:        pschema.NestedBlockObject{Attributes: attrs},
+		Validators:          bastionValidators,
+	}}
+}
+
 func resourceSSHBlock() rschema.SingleNestedBlock {
 	attrs := map[string]rschema.Attribute{}
 	for _, a := range connAttrs {
@@ -72,7 +172,24 @@ func resourceSSHBlock() rschema.SingleNestedBlock {
 			attrs[a.name] = rschema.BoolAttribute{Optional: true, Sensitive: a.sensitive, MarkdownDescription: d}
 		}
 	}
-	return rschema.SingleNestedBlock{MarkdownDescription: sshBlockDescription, Attributes: attrs}
+	battrs := map[string]rschema.Attribute{}
+	for _, a := range bastionAttrs() {
+		d, opt, req := a.bastion, !a.required, a.required
+		switch a.kind {
+		case "string":
+			battrs[a.name] = rschema.StringAttribute{Required: req, Optional: opt, Sensitive: a.sensitive, MarkdownDescription: d, Validators: a.strings}
+		case "int":
+			battrs[a.name] = rschema.Int64Attribute{Required: req, Optional: opt, Sensitive: a.sensitive, MarkdownDescription: d, Validators: a.ints}
+		case "bool":
+			battrs[a.name] = rschema.BoolAttribute{Required: req, Optional: opt, Sensitive: a.sensitive, MarkdownDescription: d}
+		}
+	}
+	return rschema.SingleNestedBlock{MarkdownDescription: sshBlockDescription, Attributes: attrs,
+		Blocks: map[string]rschema.Block{"bastion": rschema.ListNestedBlock{
+			MarkdownDescription: bastionBlockDescription,
+			NestedObject:        rschema.NestedBlockObject{Attributes: battrs},
+			Validators:          bastionValidators,
+		}}}
 }
 
 func dataSourceSSHBlock() dsschema.SingleNestedBlock {
@@ -88,5 +205,22 @@ func dataSourceSSHBlock() dsschema.SingleNestedBlock {
 			attrs[a.name] = dsschema.BoolAttribute{Optional: true, Sensitive: a.sensitive, MarkdownDescription: d}
 		}
 	}
-	return dsschema.SingleNestedBlock{MarkdownDescription: sshBlockDescription, Attributes: attrs}
+	battrs := map[string]dsschema.Attribute{}
+	for _, a := range bastionAttrs() {
+		d, opt, req := a.bastion, !a.required, a.required
+		switch a.kind {
+		case "string":
+			battrs[a.name] = dsschema.StringAttribute{Required: req, Optional: opt, Sensitive: a.sensitive, MarkdownDescription: d, Validators: a.strings}
+		case "int":
+			battrs[a.name] = dsschema.Int64Attribute{Required: req, Optional: opt, Sensitive: a.sensitive, MarkdownDescription: d, Validators: a.ints}
+		case "bool":
+			battrs[a.name] = dsschema.BoolAttribute{Required: req, Optional: opt, Sensitive: a.sensitive, MarkdownDescription: d}
+		}
+	}
+	return dsschema.SingleNestedBlock{MarkdownDescription: sshBlockDescription, Attributes: attrs,
+		Blocks: map[string]dsschema.Block{"bastion": dsschema.ListNestedBlock{
+			MarkdownDescription: bastionBlockDescription,
+			NestedObject:        dsschema.NestedBlockObject{Attributes: battrs},
+			Validators:          bastionValidators,
+		}}}
 }

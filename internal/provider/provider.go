@@ -55,6 +55,7 @@ func (p *YamaProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp 
 			"the live value in `/proc/sys` and the persistent sysctl.d drop-in. The attributes here are connection " +
 			"defaults; each resource's or data source's `ssh` block can override any of them.",
 		Attributes: providerConnectionAttributes(),
+		Blocks:     providerConnectionBlocks(),
 	}
 }
 

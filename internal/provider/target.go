@@ -37,6 +37,11 @@ func (d *providerData) connect(ctx context.Context, host string, ssh *connection
 		diags.Append(hostDiagnostic(host, err))
 		return nil, diags
 	}
+	for i, j := range cfg.Jumps {
+		if j.InsecureIgnoreHostKey && !d.defaults.InsecureIgnoreHostKey {
+			diags.Append(insecureBastionWarning(i+1, j.Host, host))
+		}
+	}
 	ctx = maskSecrets(ctx, cfg)
 	ctx = tflog.SetField(ctx, "host", h.Name())
 	ctx = tflog.SetField(ctx, "user", userOf(cfg))
@@ -47,7 +52,11 @@ func (d *providerData) connect(ctx context.Context, host string, ssh *connection
 // message it might end up in.
 func maskSecrets(ctx context.Context, cfg sshclient.Config) context.Context {
 	var secrets []string
-	for _, s := range []string{cfg.PrivateKey, cfg.PrivateKeyPassphrase, cfg.Password, cfg.SudoPassword} {
+	candidates := []string{cfg.PrivateKey, cfg.PrivateKeyPassphrase, cfg.Password, cfg.SudoPassword}
+	for _, j := range cfg.Jumps {
+		candidates = append(candidates, j.PrivateKey, j.PrivateKeyPassphrase, j.Password)
+	}
+	for _, s := range candidates {
 		if s != "" {
 			secrets = append(secrets, s)
 		}

@@ -1,6 +1,7 @@
 package sshclient
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net"
@@ -24,6 +25,14 @@ type authSetup struct {
 
 	mu        sync.Mutex
 	agentConn net.Conn
+	agentErr  error // why the agent contributed no keys, for the auth error
+}
+
+// agentProblem returns why the agent could not be used, if it could not.
+func (a *authSetup) agentProblem() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.agentErr
 }
 
 func (a *authSetup) close() {
@@ -53,6 +62,9 @@ func newAuthSetup(r *resolved, warn func(msg string, fields map[string]any)) *au
 				fromAgent, err := a.agentSigners(r)
 				if err != nil {
 					agentErr = err
+					a.mu.Lock()
+					a.agentErr = err
+					a.mu.Unlock()
 					warn("ssh agent unavailable", map[string]any{"agent_socket": r.agentSocket, "error": err.Error()})
 					return
 				}
@@ -91,6 +103,9 @@ func newAuthSetup(r *resolved, warn func(msg string, fields map[string]any)) *au
 	return a
 }
 
+// agentSigners returns the agent's keys, only those AgentIdentity selects
+// when it is set, and with Certificate attached to the key it certifies
+// when no private key was given.
 func (a *authSetup) agentSigners(r *resolved) ([]ssh.Signer, error) {
 	conn, err := net.DialTimeout("unix", r.agentSocket, r.Timeout)
 	if err != nil {
@@ -99,12 +114,57 @@ func (a *authSetup) agentSigners(r *resolved) ([]ssh.Signer, error) {
 	a.mu.Lock()
 	a.agentConn = conn
 	a.mu.Unlock()
-	signers, err := agent.NewClient(conn).Signers()
+	client := agent.NewClient(conn)
+	keys, err := client.List()
 	if err != nil {
 		return nil, fmt.Errorf("cannot list SSH agent keys at %s: %w", r.agentSocket, err)
 	}
-	if len(signers) == 0 {
+	if len(keys) == 0 {
 		return nil, fmt.Errorf("SSH agent at %s holds no keys", r.agentSocket)
 	}
+	selected := map[string]bool{} // key blobs
+	var held []string
+	for _, k := range keys {
+		held = append(held, describeAgentKey(k))
+		if r.agentID == nil || r.agentID.matches(k) {
+			selected[string(k.Blob)] = true
+		}
+	}
+	if len(selected) == 0 {
+		return nil, fmt.Errorf("SSH agent at %s holds no key matching the agent identity %s; it holds: %s",
+			r.agentSocket, r.agentID, strings.Join(held, ", "))
+	}
+	all, err := client.Signers()
+	if err != nil {
+		return nil, fmt.Errorf("cannot list SSH agent keys at %s: %w", r.agentSocket, err)
+	}
+	var signers []ssh.Signer
+	for _, s := range all {
+		if selected[string(s.PublicKey().Marshal())] {
+			signers = append(signers, s)
+		}
+	}
+	if r.cert != nil && len(r.signers) == 0 {
+		for _, s := range signers {
+			if bytes.Equal(s.PublicKey().Marshal(), r.cert.Key.Marshal()) {
+				cs, err := ssh.NewCertSigner(r.cert, s)
+				if err != nil {
+					return nil, fmt.Errorf("cannot use the certificate with the agent key %s: %w", ssh.FingerprintSHA256(r.cert.Key), err)
+				}
+				return append([]ssh.Signer{cs}, signers...), nil
+			}
+		}
+		return nil, fmt.Errorf("SSH agent at %s holds no selected key for the certificate (issued for %s)",
+			r.agentSocket, ssh.FingerprintSHA256(r.cert.Key))
+	}
 	return signers, nil
+}
+
+// describeAgentKey prints an agent key as `ssh-add -l` does: public facts only.
+func describeAgentKey(k *agent.Key) string {
+	pub, err := ssh.ParsePublicKey(k.Blob)
+	if err != nil {
+		return fmt.Sprintf("%s (%q)", k.Format, k.Comment)
+	}
+	return fmt.Sprintf("%s %s (%q)", ssh.FingerprintSHA256(pub), pub.Type(), k.Comment)
 }

@@ -1,8 +1,10 @@
 package sshclient
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
@@ -16,6 +18,7 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/agent"
 )
 
 // Defaults applied by Pool.Host to zero-valued fields.
@@ -25,6 +28,14 @@ const (
 	DefaultTimeout        = 30 * time.Second
 	DefaultMaxSessions    = 8 // below OpenSSH's default MaxSessions of 10
 	DefaultKnownHostsFile = "~/.ssh/known_hosts"
+
+	// MaxJumps bounds the bastion chain: each hop costs a handshake, and a
+	// longer chain is almost certainly a configuration mistake.
+	MaxJumps = 5
+
+	// CertAuthorityMarker prefixes Config.HostKey to pin a certificate
+	// authority instead of one host key, as in known_hosts.
+	CertAuthorityMarker = "@cert-authority"
 )
 
 // Config describes how to reach and authenticate to one host.
@@ -35,15 +46,30 @@ type Config struct {
 
 	PrivateKey           string // PEM text (OpenSSH, PKCS#1, PKCS#8, SEC1), may be encrypted
 	PrivateKeyPassphrase string
-	Password             string // used for "password" and "keyboard-interactive"
-	Agent                bool
-	AgentSocket          string // empty => $SSH_AUTH_SOCK; "~/" expanded
+	// Certificate is an OpenSSH user certificate ("ssh-ed25519-cert-v01@openssh.com
+	// AAAA..."). It certifies PrivateKey, or, without one, the agent key it
+	// was issued for. Offered before the plain key.
+	Certificate string
+	Password    string // used for "password" and "keyboard-interactive"
+	Agent       bool
+	AgentSocket string // empty => $SSH_AUTH_SOCK; "~/" expanded
+	// AgentIdentity restricts the agent to the keys it names: a public key
+	// in authorized_keys format, a "SHA256:..." fingerprint, or the key's
+	// comment as `ssh-add -l` shows it. Empty => every agent key.
+	AgentIdentity string
 
 	// Host key policy, checked in this order: HostKey (pin), then
 	// InsecureIgnoreHostKey, then KnownHostsFile (default ~/.ssh/known_hosts).
-	KnownHostsFile        string // "~/" expanded; never written to
-	HostKey               string // authorized_keys format: "ssh-ed25519 AAAA... [comment]"
+	KnownHostsFile string // "~/" expanded; never written to
+	// HostKey pins the host's key in authorized_keys format ("ssh-ed25519
+	// AAAA... [comment]"), or, prefixed with "@cert-authority ", a CA whose
+	// host certificates are accepted when they name Host and are valid now.
+	HostKey               string
 	InsecureIgnoreHostKey bool
+
+	// Jumps are bastion hosts, first hop first: the first is dialed over
+	// TCP, each later hop and finally Host through the one before it.
+	Jumps []JumpConfig
 
 	Timeout time.Duration // bounds TCP connect + SSH handshake, and the sudo prompt; default 30s
 
@@ -53,26 +79,116 @@ type Config struct {
 	MaxSessions int // concurrent sessions per connection; default 8
 }
 
+// JumpConfig is one bastion: how to reach and authenticate to it, with the
+// same meaning as the fields of Config. It uses the target's Timeout.
+type JumpConfig struct {
+	Host string
+	Port int    // default 22
+	User string // default root
+
+	PrivateKey           string
+	PrivateKeyPassphrase string
+	Certificate          string
+	Password             string
+	Agent                bool
+	AgentSocket          string
+	AgentIdentity        string
+
+	KnownHostsFile        string
+	HostKey               string
+	InsecureIgnoreHostKey bool
+}
+
+// config turns a hop into the Config it is resolved and dialed with.
+func (j JumpConfig) config(timeout time.Duration) Config {
+	return Config{
+		Host: j.Host, Port: j.Port, User: j.User,
+		PrivateKey: j.PrivateKey, PrivateKeyPassphrase: j.PrivateKeyPassphrase, Certificate: j.Certificate,
+		Password: j.Password, Agent: j.Agent, AgentSocket: j.AgentSocket, AgentIdentity: j.AgentIdentity,
+		KnownHostsFile: j.KnownHostsFile, HostKey: j.HostKey, InsecureIgnoreHostKey: j.InsecureIgnoreHostKey,
+		Timeout: timeout,
+	}
+}
+
 // resolved is a validated, defaulted Config plus everything parsed from it,
 // so that Run never has to re-validate and Host() fails early.
 type resolved struct {
 	Config
-	addr        string        // host:port, IPv6 bracketed
-	signers     []ssh.Signer  // from PrivateKey
-	agentSocket string        // "" => agent not used
-	pinned      ssh.PublicKey // from HostKey
-	knownHosts  string        // expanded path; "" when pinned or insecure
-	connKey     string        // pool key; a salted digest, never the secrets
+	addr        string           // host:port, IPv6 bracketed
+	signers     []ssh.Signer     // from PrivateKey (certificate signer first)
+	cert        *ssh.Certificate // from Certificate
+	agentSocket string           // "" => agent not used
+	agentID     *identity        // from AgentIdentity; nil => every agent key
+	pinned      ssh.PublicKey    // from HostKey
+	pinnedCA    ssh.PublicKey    // from HostKey with the @cert-authority marker
+	knownHosts  string           // expanded path; "" when pinned or insecure
+	jumps       []*resolved      // bastions, first hop first; each holds the hops before it
+	connKey     string           // pool key; a salted digest, never the secrets
+	now         func() time.Time // clock for certificate validity (tests)
+}
+
+// via returns the last bastion before this host, or nil.
+func (r *resolved) via() *resolved {
+	if len(r.jumps) == 0 {
+		return nil
+	}
+	return r.jumps[len(r.jumps)-1]
+}
+
+// route lists the bastions' addresses, first hop first.
+func (r *resolved) route() []string {
+	out := make([]string, len(r.jumps))
+	for i, j := range r.jumps {
+		out[i] = j.addr
+	}
+	return out
 }
 
 func configErr(addr, format string, args ...any) error {
 	return &Error{Host: addr, Op: "config", Err: fmt.Errorf("%w: "+format, append([]any{ErrConfig}, args...)...)}
 }
 
-// resolve validates cfg. salt makes connKey useless as a password oracle
-// outside this process.
-func resolve(cfg Config, salt []byte, parseKey func(pemText, passphrase string) (ssh.Signer, error)) (*resolved, error) {
-	r := &resolved{Config: cfg}
+// keyParser parses a private key (the pool caches the result).
+type keyParser func(pemText, passphrase string) (ssh.Signer, error)
+
+// resolve validates cfg and its bastions. salt makes connKey useless as a
+// password oracle outside this process.
+func resolve(cfg Config, salt []byte, parseKey keyParser) (*resolved, error) {
+	r, err := resolveOne(cfg, parseKey)
+	if err != nil {
+		return nil, err
+	}
+	if len(cfg.Jumps) > MaxJumps {
+		return nil, configErr(r.addr, "%d bastions given; at most %d are supported", len(cfg.Jumps), MaxJumps)
+	}
+	prev := ""
+	for i, j := range cfg.Jumps {
+		jr, err := resolveOne(j.config(r.Timeout), parseKey)
+		if err != nil {
+			var e *Error
+			if errors.As(err, &e) {
+				// Name the hop: the target is what the user asked for.
+				bastion := e.Host
+				if bastion == "" {
+					bastion = fmt.Sprintf("#%d", i+1)
+				}
+				return nil, &Error{Host: r.addr, Op: e.Op, Bastion: bastion, Err: e.Err}
+			}
+			return nil, err
+		}
+		jr.jumps = append([]*resolved(nil), r.jumps...)
+		jr.connKey = connKey(salt, jr, prev)
+		prev = jr.connKey
+		r.jumps = append(r.jumps, jr)
+	}
+	r.connKey = connKey(salt, r, prev)
+	return r, nil
+}
+
+// resolveOne validates one host's settings, without its bastions.
+func resolveOne(cfg Config, parseKey keyParser) (*resolved, error) {
+	r := &resolved{Config: cfg, now: time.Now}
+	r.Jumps = nil
 
 	host := strings.TrimSpace(cfg.Host)
 	if strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]") {
@@ -124,6 +240,35 @@ func resolve(cfg Config, salt []byte, parseKey func(pemText, passphrase string) 
 		}
 		r.signers = []ssh.Signer{signer}
 	}
+	if r.Certificate != "" {
+		cert, err := parseUserCertificate(r.Certificate, r.now())
+		if err != nil {
+			return nil, configErr(r.addr, "certificate: %v", err)
+		}
+		r.cert = cert
+		switch {
+		case len(r.signers) > 0:
+			certSigner, err := ssh.NewCertSigner(cert, r.signers[0])
+			if err != nil {
+				return nil, configErr(r.addr, "certificate is for key %s, but the private key is %s",
+					ssh.FingerprintSHA256(cert.Key), ssh.FingerprintSHA256(r.signers[0].PublicKey()))
+			}
+			// Like OpenSSH: the certificate first, then the plain key.
+			r.signers = []ssh.Signer{certSigner, r.signers[0]}
+		case !r.Agent:
+			return nil, configErr(r.addr, "a certificate is set but neither a private key nor the agent is: the certificate needs the private key it certifies")
+		}
+	}
+	if r.AgentIdentity != "" {
+		if !r.Agent {
+			return nil, configErr(r.addr, "an agent identity is set but agent authentication is off")
+		}
+		id, err := parseIdentity(r.AgentIdentity)
+		if err != nil {
+			return nil, configErr(r.addr, "agent identity: %v", err)
+		}
+		r.agentID = id
+	}
 	if r.Agent {
 		sock := r.AgentSocket
 		if sock == "" {
@@ -147,14 +292,15 @@ func resolve(cfg Config, salt []byte, parseKey func(pemText, passphrase string) 
 	case r.HostKey != "" && r.InsecureIgnoreHostKey:
 		return nil, configErr(r.addr, "a pinned host key and insecure host key checking are mutually exclusive")
 	case r.HostKey != "":
-		key, _, _, rest, err := ssh.ParseAuthorizedKey([]byte(r.HostKey))
+		key, ca, err := ParseHostKeyPin(r.HostKey)
 		if err != nil {
-			return nil, configErr(r.addr, "host key is not in authorized_keys format (\"ssh-ed25519 AAAA...\"): %v", err)
+			return nil, configErr(r.addr, "host key %v", err)
 		}
-		if strings.TrimSpace(string(rest)) != "" {
-			return nil, configErr(r.addr, "host key must contain exactly one key")
+		if ca {
+			r.pinnedCA = key
+		} else {
+			r.pinned = key
 		}
-		r.pinned = key
 	case r.InsecureIgnoreHostKey:
 	default:
 		path := r.KnownHostsFile
@@ -168,14 +314,14 @@ func resolve(cfg Config, salt []byte, parseKey func(pemText, passphrase string) 
 		r.knownHosts = path
 	}
 
-	r.connKey = connKey(salt, r)
 	return r, nil
 }
 
 // connKey identifies a connection: same key => same ssh.Client. Everything
-// that changes who we are or whom we trust is in it; sudo settings and
-// timeouts are not, because they do not change the connection.
-func connKey(salt []byte, r *resolved) string {
+// that changes who we are or whom we trust is in it, and so is the route
+// (via: the previous hop's key, "" for a direct connection); sudo settings
+// and timeouts are not, because they do not change the connection.
+func connKey(salt []byte, r *resolved, via string) string {
 	h := sha256.New()
 	h.Write(salt)
 	field := func(s string) {
@@ -190,10 +336,16 @@ func connKey(salt []byte, r *resolved) string {
 	field(r.PrivateKeyPassphrase)
 	field(r.Password)
 	field(r.agentSocket)
+	field(r.Certificate)
+	field(r.AgentIdentity)
+	field(via)
 	switch {
 	case r.pinned != nil:
 		field("pin")
 		field(string(r.pinned.Marshal()))
+	case r.pinnedCA != nil:
+		field("pin-ca")
+		field(string(r.pinnedCA.Marshal()))
 	case r.InsecureIgnoreHostKey:
 		field("insecure")
 	default:
@@ -201,6 +353,152 @@ func connKey(salt []byte, r *resolved) string {
 		field(r.knownHosts)
 	}
 	return r.addr + "/" + r.User + "/" + hex.EncodeToString(h.Sum(nil))
+}
+
+// ParseHostKeyPin parses a pinned host key: a public key in authorized_keys
+// format, optionally prefixed with "@cert-authority" to pin a CA. ca
+// reports the prefix. Errors never quote the input.
+func ParseHostKeyPin(s string) (key ssh.PublicKey, ca bool, err error) {
+	text := strings.TrimSpace(s)
+	if rest, ok := strings.CutPrefix(text, CertAuthorityMarker); ok && rest != "" && (rest[0] == ' ' || rest[0] == '\t') {
+		text, ca = strings.TrimSpace(rest), true
+	}
+	key, _, options, rest, err := ssh.ParseAuthorizedKey([]byte(text))
+	if err == nil && len(options) > 0 {
+		err = errors.New("unexpected text before the key type (a known_hosts host pattern or authorized_keys options do not belong here)")
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("is not in authorized_keys format (\"ssh-ed25519 AAAA...\", or \"%s ssh-ed25519 AAAA...\" for a CA): %v", CertAuthorityMarker, err)
+	}
+	if strings.TrimSpace(string(rest)) != "" {
+		return nil, false, errors.New("must contain exactly one key")
+	}
+	if _, isCert := key.(*ssh.Certificate); isCert {
+		return nil, false, errors.New("is a certificate; pin the host's plain key, or its CA with the " + CertAuthorityMarker + " prefix")
+	}
+	return key, ca, nil
+}
+
+// ParseUserCertificate parses an OpenSSH user certificate
+// ("ssh-ed25519-cert-v01@openssh.com AAAA... [comment]", the content of
+// id_ed25519-cert.pub) and checks that it is one, and is valid at now.
+func ParseUserCertificate(text string, now time.Time) (*ssh.Certificate, error) {
+	return parseUserCertificate(text, now)
+}
+
+func parseUserCertificate(text string, now time.Time) (*ssh.Certificate, error) {
+	key, _, _, rest, err := ssh.ParseAuthorizedKey([]byte(strings.TrimSpace(text)))
+	if err != nil {
+		return nil, fmt.Errorf("is not an OpenSSH certificate (\"ssh-ed25519-cert-v01@openssh.com AAAA...\"): %v", err)
+	}
+	if strings.TrimSpace(string(rest)) != "" {
+		return nil, errors.New("must contain exactly one certificate")
+	}
+	cert, ok := key.(*ssh.Certificate)
+	if !ok {
+		return nil, fmt.Errorf("is a plain %s public key, not a certificate (the file ending in -cert.pub)", key.Type())
+	}
+	if cert.CertType != ssh.UserCert {
+		return nil, errors.New("is a host certificate, not a user certificate")
+	}
+	if err := certValidAt(cert, now); err != nil {
+		return nil, err
+	}
+	return cert, nil
+}
+
+// certValidAt checks a certificate's validity period like OpenSSH does.
+func certValidAt(cert *ssh.Certificate, now time.Time) error {
+	unix := now.Unix()
+	if after := int64(cert.ValidAfter); after < 0 || unix < after {
+		return fmt.Errorf("is not valid before %s", certTime(cert.ValidAfter))
+	}
+	if cert.ValidBefore != ssh.CertTimeInfinity && (int64(cert.ValidBefore) < 0 || unix >= int64(cert.ValidBefore)) {
+		return fmt.Errorf("expired at %s", certTime(cert.ValidBefore))
+	}
+	return nil
+}
+
+func certTime(t uint64) string {
+	if t == ssh.CertTimeInfinity || int64(t) < 0 {
+		return "forever"
+	}
+	return time.Unix(int64(t), 0).UTC().Format(time.RFC3339)
+}
+
+// identity selects agent keys (see Config.AgentIdentity).
+type identity struct {
+	key         ssh.PublicKey // authorized_keys form
+	fingerprint string        // "SHA256:..."
+	comment     string
+}
+
+// ParseAgentIdentity checks an agent identity without contacting an agent.
+func ParseAgentIdentity(s string) error {
+	_, err := parseIdentity(s)
+	return err
+}
+
+func parseIdentity(s string) (*identity, error) {
+	s = strings.TrimSpace(s)
+	switch {
+	case s == "":
+		return nil, errors.New("is empty")
+	case strings.ContainsAny(s, "\r\n"):
+		return nil, errors.New("must be one line")
+	case strings.HasPrefix(s, "SHA256:"):
+		raw, err := base64.RawStdEncoding.DecodeString(strings.TrimPrefix(s, "SHA256:"))
+		if err != nil || len(raw) != sha256.Size {
+			return nil, fmt.Errorf("%q is not a SHA256 fingerprint as `ssh-add -l` prints it (\"SHA256:\" and 43 base64 characters)", s)
+		}
+		return &identity{fingerprint: s}, nil
+	}
+	if key, _, options, rest, err := ssh.ParseAuthorizedKey([]byte(s)); err == nil && len(options) == 0 {
+		if strings.TrimSpace(string(rest)) != "" {
+			return nil, errors.New("must name exactly one key")
+		}
+		return &identity{key: key}, nil
+	}
+	if fields := strings.Fields(s); len(fields) >= 2 && isKeyType(fields[0]) {
+		return nil, fmt.Errorf("starts with the key type %q but is not a valid public key", fields[0])
+	}
+	return &identity{comment: s}, nil
+}
+
+func isKeyType(t string) bool {
+	return strings.HasPrefix(t, "ssh-") || strings.HasPrefix(t, "ecdsa-") || strings.HasPrefix(t, "sk-") || strings.HasPrefix(t, "rsa-")
+}
+
+// matches reports whether an agent key is selected. A certificate in the
+// agent matches when the key it certifies does.
+func (id *identity) matches(k *agent.Key) bool {
+	pub, err := ssh.ParsePublicKey(k.Blob)
+	if err != nil {
+		return false
+	}
+	candidates := []ssh.PublicKey{pub}
+	if cert, ok := pub.(*ssh.Certificate); ok {
+		candidates = append(candidates, cert.Key)
+	}
+	for _, c := range candidates {
+		switch {
+		case id.key != nil && bytes.Equal(c.Marshal(), id.key.Marshal()):
+			return true
+		case id.fingerprint != "" && ssh.FingerprintSHA256(c) == id.fingerprint:
+			return true
+		}
+	}
+	return id.comment != "" && k.Comment == id.comment
+}
+
+func (id *identity) String() string {
+	switch {
+	case id.key != nil:
+		return ssh.FingerprintSHA256(id.key)
+	case id.fingerprint != "":
+		return id.fingerprint
+	}
+	return fmt.Sprintf("comment %q", id.comment)
 }
 
 // parsePrivateKey accepts unencrypted and encrypted keys. The passphrase is
@@ -244,10 +542,25 @@ func expandHome(path string) (string, error) {
 
 // String redacts secrets so a Config can be logged or printed with %v.
 func (c Config) String() string {
-	return fmt.Sprintf("sshclient.Config{Host:%q Port:%d User:%q PrivateKey:%s PrivateKeyPassphrase:%s Password:%s Agent:%t AgentSocket:%q KnownHostsFile:%q HostKey:%q InsecureIgnoreHostKey:%t Timeout:%s Sudo:%t SudoPassword:%s MaxSessions:%d}",
-		c.Host, c.Port, c.User, redacted(c.PrivateKey), redacted(c.PrivateKeyPassphrase), redacted(c.Password),
-		c.Agent, c.AgentSocket, c.KnownHostsFile, c.HostKey, c.InsecureIgnoreHostKey, c.Timeout, c.Sudo, redacted(c.SudoPassword), c.MaxSessions)
+	jumps := make([]string, len(c.Jumps))
+	for i, j := range c.Jumps {
+		jumps[i] = j.String()
+	}
+	return fmt.Sprintf("sshclient.Config{Host:%q Port:%d User:%q PrivateKey:%s PrivateKeyPassphrase:%s Certificate:%q Password:%s Agent:%t AgentSocket:%q AgentIdentity:%q KnownHostsFile:%q HostKey:%q InsecureIgnoreHostKey:%t Jumps:[%s] Timeout:%s Sudo:%t SudoPassword:%s MaxSessions:%d}",
+		c.Host, c.Port, c.User, redacted(c.PrivateKey), redacted(c.PrivateKeyPassphrase), c.Certificate, redacted(c.Password),
+		c.Agent, c.AgentSocket, c.AgentIdentity, c.KnownHostsFile, c.HostKey, c.InsecureIgnoreHostKey, strings.Join(jumps, " "),
+		c.Timeout, c.Sudo, redacted(c.SudoPassword), c.MaxSessions)
 }
+
+// String redacts secrets, like Config.String.
+func (j JumpConfig) String() string {
+	return fmt.Sprintf("sshclient.JumpConfig{Host:%q Port:%d User:%q PrivateKey:%s PrivateKeyPassphrase:%s Certificate:%q Password:%s Agent:%t AgentSocket:%q AgentIdentity:%q KnownHostsFile:%q HostKey:%q InsecureIgnoreHostKey:%t}",
+		j.Host, j.Port, j.User, redacted(j.PrivateKey), redacted(j.PrivateKeyPassphrase), j.Certificate, redacted(j.Password),
+		j.Agent, j.AgentSocket, j.AgentIdentity, j.KnownHostsFile, j.HostKey, j.InsecureIgnoreHostKey)
+}
+
+// GoString keeps %#v from bypassing String.
+func (j JumpConfig) GoString() string { return j.String() }
 
 // GoString keeps %#v from bypassing String.
 func (c Config) GoString() string { return c.String() }

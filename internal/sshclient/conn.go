@@ -54,6 +54,7 @@ type dialCall struct {
 type connEntry struct {
 	pool *Pool
 	addr string
+	via  *connEntry // the last bastion's entry; nil => dial TCP
 	sem  *semaphore
 
 	mu        sync.Mutex
@@ -66,7 +67,7 @@ type connEntry struct {
 // callers. The dial itself runs detached from ctx (bounded by Timeout) so
 // one caller giving up does not fail the others; each caller still stops
 // waiting when its own ctx ends.
-func (e *connEntry) get(ctx context.Context, h *Host) (*liveConn, error) {
+func (e *connEntry) get(ctx context.Context, r *resolved) (*liveConn, error) {
 	e.mu.Lock()
 	if e.pool.closed.Load() {
 		e.mu.Unlock()
@@ -86,7 +87,7 @@ func (e *connEntry) get(ctx context.Context, h *Host) (*liveConn, error) {
 		if e.connected {
 			e.pool.reconnects.Add(1)
 		}
-		go e.dial(context.WithoutCancel(ctx), h.r, call)
+		go e.dial(context.WithoutCancel(ctx), r, call)
 	}
 	e.mu.Unlock()
 
@@ -99,7 +100,7 @@ func (e *connEntry) get(ctx context.Context, h *Host) (*liveConn, error) {
 }
 
 func (e *connEntry) dial(ctx context.Context, r *resolved, call *dialCall) {
-	c, err := e.pool.dial(ctx, r)
+	c, err := e.pool.dial(ctx, e, r)
 	e.mu.Lock()
 	e.inflight = nil
 	if err == nil && e.pool.closed.Load() {

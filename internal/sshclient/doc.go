@@ -8,9 +8,19 @@
 //     resources on one host, and each new SSH connection costs a handshake
 //     and counts against sshd's MaxStartups.
 //   - Sessions per connection are capped below sshd's MaxSessions (10).
+//   - Bastions (Config.Jumps) are pool entries like any host: a host behind
+//     one is reached over a direct-tcpip channel on the bastion's pooled
+//     connection, so one bastion connection serves every host behind it.
+//     Each hop verifies its own host key, authenticates on its own and is
+//     bounded by Timeout; errors name the hop that failed (Error.Bastion).
+//   - A dead connection is noticed by its keepalive (interval + timeout),
+//     or at once when its socket closes; a command running on it fails
+//     with ErrConnectionLost.
 //   - Host keys fail closed and known_hosts is never written: trusting a
 //     key is the user's decision; errors carry the fingerprint and key line
-//     so the provider can tell them how to pin it.
+//     so the provider can tell them how to pin it. Host certificates are
+//     accepted only from a pinned or @cert-authority CA, naming the host,
+//     within their validity period.
 //   - Scripts are constants placed in single quotes; user data only ever
 //     travels on stdin, so nothing user-controlled is parsed by a shell.
 //   - A script is never run twice: a dead connection is only retried when

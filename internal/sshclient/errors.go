@@ -15,6 +15,7 @@ var (
 	ErrAuthFailed       = errors.New("SSH authentication failed")
 	ErrHostKeyUnknown   = errors.New("host key is unknown")
 	ErrHostKeyChanged   = errors.New("host key does not match the expected key")
+	ErrHostCertificate  = errors.New("host certificate not accepted")
 	ErrSudoRefused      = errors.New("sudo refused to run the command")
 	ErrSudoPassword     = errors.New("sudo rejected the sudo password")
 	ErrSudoTimeout      = errors.New("sudo did not start the command in time")
@@ -25,14 +26,25 @@ var (
 
 // Error is the single error type returned by this package.
 type Error struct {
-	Host string // "host:port"
-	Op   string // "config", "connect", "handshake", "hostkey", "session", "exec", "sudo"
-	Err  error
+	Host string // "host:port" of the target, also when a bastion failed
+	Op   string // "config", "connect", "handshake", "hostkey", "auth", "session", "exec", "sudo"
+	// Bastion is the "host:port" of the bastion whose own connection
+	// failed (Op and Err are that hop's); "" when the failure is Host's.
+	Bastion string
+	// Via is the last bastion on the way to Host when Host's own
+	// connection failed behind it; "" for a direct connection.
+	Via string
+	Err error
 }
 
 func (e *Error) Error() string {
-	if e.Host == "" {
+	switch {
+	case e.Host == "":
 		return fmt.Sprintf("ssh %s: %v", e.Op, e.Err)
+	case e.Bastion != "":
+		return fmt.Sprintf("ssh %s %s: via bastion %s: %v", e.Op, e.Host, e.Bastion, e.Err)
+	case e.Via != "":
+		return fmt.Sprintf("ssh %s %s (through bastion %s): %v", e.Op, e.Host, e.Via, e.Err)
 	}
 	return fmt.Sprintf("ssh %s %s: %v", e.Op, e.Host, e.Err)
 }
@@ -58,14 +70,15 @@ func (e *ExitError) Error() string {
 }
 
 // HostKeyError carries what a user needs to verify and pin a host key.
-// It unwraps to ErrHostKeyUnknown or ErrHostKeyChanged.
+// It unwraps to ErrHostKeyUnknown, ErrHostKeyChanged or ErrHostCertificate.
 type HostKeyError struct {
-	Host           string   // "host:port"
-	Fingerprint    string   // ssh.FingerprintSHA256 of the presented key
-	Key            string   // presented key in authorized_keys format, no comment
+	Host           string   // "host:port" of the hop that presented the key
+	Fingerprint    string   // ssh.FingerprintSHA256 of the presented key (of the certified key for a certificate)
+	Key            string   // that key in authorized_keys format, no comment
+	CertAuthority  string   // SHA256 fingerprint of the CA when the host presented a certificate
 	KnownHostsFile string   // empty when the policy was a pinned key
 	FileMissing    bool     // KnownHostsFile does not exist
-	Expected       []string // SHA256 fingerprints we would have accepted (changed case)
+	Expected       []string // SHA256 fingerprints we would have accepted (changed case; a pinned CA's for certificates)
 	Err            error
 }
 
@@ -74,16 +87,26 @@ func (e *HostKeyError) Error() string {
 	if e.KnownHostsFile != "" {
 		where = "known_hosts file " + e.KnownHostsFile
 	}
+	presented := e.Fingerprint
+	if e.CertAuthority != "" {
+		presented = fmt.Sprintf("a certificate for %s signed by CA %s", e.Fingerprint, e.CertAuthority)
+	}
+	if errors.Is(e.Err, ErrHostCertificate) {
+		if len(e.Expected) > 0 {
+			return fmt.Sprintf("%v: %s presented %s, %s trusts CA %v", e.Err, e.Host, presented, where, e.Expected)
+		}
+		return fmt.Sprintf("%v: %s presented %s, checked against %s", e.Err, e.Host, presented, where)
+	}
 	if errors.Is(e.Err, ErrHostKeyChanged) {
-		return fmt.Sprintf("%v: %s presented %s, %s expects %v", e.Err, e.Host, e.Fingerprint, where, e.Expected)
+		return fmt.Sprintf("%v: %s presented %s, %s expects %v", e.Err, e.Host, presented, where, e.Expected)
 	}
 	if e.FileMissing {
-		return fmt.Sprintf("%v: %s presented %s and %s does not exist", e.Err, e.Host, e.Fingerprint, where)
+		return fmt.Sprintf("%v: %s presented %s and %s does not exist", e.Err, e.Host, presented, where)
 	}
 	if e.KnownHostsFile != "" {
-		return fmt.Sprintf("%v: %s presented %s, which has no entry in %s", e.Err, e.Host, e.Fingerprint, where)
+		return fmt.Sprintf("%v: %s presented %s, which has no entry in %s", e.Err, e.Host, presented, where)
 	}
-	return fmt.Sprintf("%v: %s presented %s", e.Err, e.Host, e.Fingerprint)
+	return fmt.Sprintf("%v: %s presented %s", e.Err, e.Host, presented)
 }
 
 func (e *HostKeyError) Unwrap() error { return e.Err }

@@ -34,7 +34,8 @@ func WithKeepalive(interval, timeout time.Duration) Option {
 
 // Stats are monotonically increasing counters, for tests and benchmarks.
 type Stats struct {
-	Dials      int64 // TCP connection attempts
+	Dials      int64 // connection attempts, over TCP or through a bastion (every hop counts)
+	Forwards   int64 // connections opened through a bastion (direct-tcpip channels)
 	Handshakes int64 // successful SSH handshakes (incl. authentication)
 	Sessions   int64 // exec sessions opened
 	Reconnects int64 // dials made to replace a connection that was lost
@@ -53,7 +54,7 @@ type Pool struct {
 	conns   map[string]*connEntry
 	signers map[[32]byte]ssh.Signer // parsed private keys, see parseKey
 
-	dials, handshakes, sessions, reconnects atomic.Int64
+	dials, forwards, handshakes, sessions, reconnects atomic.Int64
 }
 
 // NewPool returns an empty pool; nothing is dialed until Host.Run.
@@ -77,15 +78,27 @@ func (p *Pool) Host(cfg Config) (*Host, error) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	// Bastions are pool entries like any host: one connection to a bastion
+	// serves every host behind it (and the bastion itself as a target).
+	var via *connEntry
+	for _, j := range r.jumps {
+		via = p.entry(j, via)
+	}
+	e := p.entry(r, via)
+	// The cap is per connection; the strictest Host sharing it wins.
+	e.sem.lower(r.MaxSessions)
+	return &Host{pool: p, r: r, conn: e}, nil
+}
+
+// entry returns the pool slot for r, creating it; p.mu must be held. The
+// key includes the route, so an existing entry always has the same via.
+func (p *Pool) entry(r *resolved, via *connEntry) *connEntry {
 	e := p.conns[r.connKey]
 	if e == nil {
-		e = &connEntry{pool: p, addr: r.addr, sem: newSemaphore(r.MaxSessions)}
+		e = &connEntry{pool: p, addr: r.addr, via: via, sem: newSemaphore(r.MaxSessions)}
 		p.conns[r.connKey] = e
-	} else {
-		// The cap is per connection; the strictest Host sharing it wins.
-		e.sem.lower(r.MaxSessions)
 	}
-	return &Host{pool: p, r: r, conn: e}, nil
+	return e
 }
 
 // parseKey caches parsed keys so Host() stays cheap when the provider calls
@@ -138,6 +151,7 @@ func (p *Pool) Close() error {
 func (p *Pool) Stats() Stats {
 	return Stats{
 		Dials:      p.dials.Load(),
+		Forwards:   p.forwards.Load(),
 		Handshakes: p.handshakes.Load(),
 		Sessions:   p.sessions.Load(),
 		Reconnects: p.reconnects.Load(),
@@ -160,5 +174,17 @@ type Host struct {
 // Name returns "host:port" (IPv6 bracketed).
 func (h *Host) Name() string { return h.r.addr }
 
+// Route returns the bastions' "host:port", first hop first; empty for a
+// direct connection.
+func (h *Host) Route() []string { return h.r.route() }
+
 // String never prints credentials, whatever verb is used.
 func (h *Host) String() string { return fmt.Sprintf("sshclient.Host(%s@%s)", h.r.User, h.r.addr) }
+
+// via is the last bastion's "host:port", "" for a direct connection.
+func (h *Host) via() string {
+	if v := h.r.via(); v != nil {
+		return v.addr
+	}
+	return ""
+}

@@ -22,7 +22,7 @@ import (
 // the exec request is sent, the script is never retried.
 func (h *Host) Run(ctx context.Context, script string, stdin []byte, privileged bool) (stdout, stderr []byte, err error) {
 	if strings.ContainsAny(script, "'\x00") {
-		return nil, nil, &Error{Host: h.r.addr, Op: "exec", Err: ErrBadScript}
+		return nil, nil, &Error{Host: h.r.addr, Via: h.via(), Op: "exec", Err: ErrBadScript}
 	}
 	var sudo *sudoRun
 	cmd := "sh -c '" + script + "'"
@@ -32,12 +32,12 @@ func (h *Host) Run(ctx context.Context, script string, stdin []byte, privileged 
 	}
 
 	if err := h.conn.sem.acquire(ctx); err != nil {
-		return nil, nil, &Error{Host: h.r.addr, Op: "session", Err: err}
+		return nil, nil, &Error{Host: h.r.addr, Via: h.via(), Op: "session", Err: err}
 	}
 	defer h.conn.sem.release()
 
 	for attempt := 0; ; attempt++ {
-		c, err := h.conn.get(ctx, h)
+		c, err := h.conn.get(ctx, h.r)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -48,10 +48,10 @@ func (h *Host) Run(ctx context.Context, script string, stdin []byte, privileged 
 				if attempt == 0 {
 					continue // nothing was sent yet: safe to redial once
 				}
-				return nil, nil, &Error{Host: h.r.addr, Op: "session", Err: wrap(ErrConnectionLost, err)}
+				return nil, nil, &Error{Host: h.r.addr, Via: h.via(), Op: "session", Err: wrap(ErrConnectionLost, err)}
 			}
 			// e.g. the server refused the channel (its MaxSessions).
-			return nil, nil, &Error{Host: h.r.addr, Op: "session", Err: err}
+			return nil, nil, &Error{Host: h.r.addr, Via: h.via(), Op: "session", Err: err}
 		}
 		h.pool.sessions.Add(1)
 		return h.runSession(ctx, c, sess, cmd, stdin, sudo)
@@ -66,14 +66,14 @@ func (h *Host) runSession(ctx context.Context, c *liveConn, sess *ssh.Session, c
 	sess.Stderr = errw
 	in, err := sess.StdinPipe()
 	if err != nil {
-		return nil, nil, &Error{Host: h.r.addr, Op: "exec", Err: err}
+		return nil, nil, &Error{Host: h.r.addr, Via: h.via(), Op: "exec", Err: err}
 	}
 	// From here on the command may be running: no retries.
 	if err := sess.Start(cmd); err != nil {
 		if isConnLost(err) || c.dead() {
 			err = wrap(ErrConnectionLost, err)
 		}
-		return nil, nil, &Error{Host: h.r.addr, Op: "exec", Err: err}
+		return nil, nil, &Error{Host: h.r.addr, Via: h.via(), Op: "exec", Err: err}
 	}
 	waitc := make(chan error, 1)
 	go func() { waitc <- sess.Wait() }()
@@ -91,7 +91,7 @@ func (h *Host) runSession(ctx context.Context, c *liveConn, sess *ssh.Session, c
 		case waitErr = <-waitc:
 		case <-ctx.Done():
 			abort(sess)
-			return nil, nil, &Error{Host: h.r.addr, Op: "exec", Err: ctx.Err()}
+			return nil, nil, &Error{Host: h.r.addr, Via: h.via(), Op: "exec", Err: ctx.Err()}
 		}
 	}
 	// Wait has returned, so the output copiers are done with the buffers.
@@ -115,15 +115,15 @@ func (h *Host) finish(c *liveConn, stdout []byte, errw *stderrWatcher, sudo *sud
 		if isConnLost(waitErr) || !c.alive(h.r.Timeout) {
 			waitErr = wrap(ErrConnectionLost, waitErr)
 		}
-		return stdout, stderr, &Error{Host: h.r.addr, Op: "exec", Err: waitErr}
+		return stdout, stderr, &Error{Host: h.r.addr, Via: h.via(), Op: "exec", Err: waitErr}
 	}
 	status := exitErr.ExitStatus()
 	if sudo != nil {
 		if err := sudo.classifyFailure(status, stderr, ready); err != nil {
-			return stdout, stderr, &Error{Host: h.r.addr, Op: "sudo", Err: err}
+			return stdout, stderr, &Error{Host: h.r.addr, Via: h.via(), Op: "sudo", Err: err}
 		}
 	}
-	return stdout, stderr, &Error{Host: h.r.addr, Op: "exec", Err: &ExitError{Status: status, Stderr: strings.TrimSpace(string(stderr))}}
+	return stdout, stderr, &Error{Host: h.r.addr, Via: h.via(), Op: "exec", Err: &ExitError{Status: status, Stderr: strings.TrimSpace(string(stderr))}}
 }
 
 func writeStdin(w io.WriteCloser, data []byte) {

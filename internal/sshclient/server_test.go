@@ -30,8 +30,14 @@ type fakeServer struct {
 
 	// Authentication accepted by the server.
 	authorized  []ssh.PublicKey
-	password    string // "password" method
-	kbdPassword string // "keyboard-interactive" method
+	userCA      ssh.PublicKey // accept user certificates signed by it (principal = user)
+	password    string        // "password" method
+	kbdPassword string        // "keyboard-interactive" method
+
+	// Bastion behaviour: direct-tcpip channels.
+	forward       bool        // open direct-tcpip channels (dial the target from here)
+	forwardDenied bool        // reject them as "administratively prohibited"
+	forwardStall  atomic.Bool // never answer channel open requests
 
 	// Fake sudo behaviour.
 	sudoPassword string // "" => NOPASSWD
@@ -44,6 +50,9 @@ type fakeServer struct {
 	mu        sync.Mutex
 	execs     []string
 	conns     []net.Conn
+	accepts   int      // TCP connections accepted
+	offered   []string // fingerprints of the public keys clients offered
+	forwards  []string // "host:port" of direct-tcpip channels opened
 	active    int
 	maxActive int
 }
@@ -55,14 +64,25 @@ func newFakeServer(t testing.TB, opts ...func(*fakeServer)) *fakeServer {
 		o(s)
 	}
 	cfg := &ssh.ServerConfig{}
-	if len(s.authorized) > 0 {
-		cfg.PublicKeyCallback = func(_ ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permissions, error) {
-			for _, k := range s.authorized {
-				if string(k.Marshal()) == string(key.Marshal()) {
-					return &ssh.Permissions{}, nil
+	if len(s.authorized) > 0 || s.userCA != nil {
+		checker := &ssh.CertChecker{
+			IsUserAuthority: func(auth ssh.PublicKey) bool {
+				return s.userCA != nil && string(auth.Marshal()) == string(s.userCA.Marshal())
+			},
+			UserKeyFallback: func(_ ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permissions, error) {
+				for _, k := range s.authorized {
+					if string(k.Marshal()) == string(key.Marshal()) {
+						return &ssh.Permissions{}, nil
+					}
 				}
-			}
-			return nil, fmt.Errorf("key not authorized")
+				return nil, fmt.Errorf("key not authorized")
+			},
+		}
+		cfg.PublicKeyCallback = func(c ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permissions, error) {
+			s.mu.Lock()
+			s.offered = append(s.offered, ssh.FingerprintSHA256(key))
+			s.mu.Unlock()
+			return checker.Authenticate(c, key)
 		}
 	}
 	if s.password != "" {
@@ -138,6 +158,7 @@ func (s *fakeServer) serve(cfg *ssh.ServerConfig) {
 		}
 		s.mu.Lock()
 		s.conns = append(s.conns, nc)
+		s.accepts++
 		s.mu.Unlock()
 		go s.handleConn(nc, cfg)
 	}
@@ -167,6 +188,10 @@ func (s *fakeServer) handleConn(nc net.Conn, cfg *ssh.ServerConfig) {
 		_ = held
 	}()
 	for nch := range chans {
+		if nch.ChannelType() == "direct-tcpip" {
+			go s.handleForward(nch, connDone)
+			continue
+		}
 		if nch.ChannelType() != "session" {
 			nch.Reject(ssh.UnknownChannelType, "only sessions")
 			continue
@@ -223,6 +248,74 @@ func (s *fakeServer) handleSession(sc *ssh.ServerConn, nc net.Conn, connDone <-c
 	if started {
 		<-done
 	}
+}
+
+// handleForward serves a direct-tcpip channel as OpenSSH does for
+// ProxyJump: dial the requested address from here and copy both ways.
+func (s *fakeServer) handleForward(nch ssh.NewChannel, connDone <-chan struct{}) {
+	var req struct {
+		Host       string
+		Port       uint32
+		OriginHost string
+		OriginPort uint32
+	}
+	if err := ssh.Unmarshal(nch.ExtraData(), &req); err != nil {
+		nch.Reject(ssh.ConnectionFailed, "bad request")
+		return
+	}
+	switch {
+	case s.forwardStall.Load():
+		<-connDone // never answered
+		return
+	case s.forwardDenied || !s.forward:
+		nch.Reject(ssh.Prohibited, "open failed")
+		return
+	}
+	target := net.JoinHostPort(req.Host, strconv.Itoa(int(req.Port)))
+	tc, err := net.DialTimeout("tcp", target, 5*time.Second)
+	if err != nil {
+		nch.Reject(ssh.ConnectionFailed, "Connection refused")
+		return
+	}
+	ch, reqs, err := nch.Accept()
+	if err != nil {
+		tc.Close()
+		return
+	}
+	s.mu.Lock()
+	s.forwards = append(s.forwards, target)
+	s.conns = append(s.conns, tc) // dropAll cuts forwarded connections too
+	s.mu.Unlock()
+	go ssh.DiscardRequests(reqs)
+	go func() {
+		io.Copy(tc, ch)
+		tc.(*net.TCPConn).CloseWrite()
+	}()
+	go func() {
+		io.Copy(ch, tc)
+		ch.CloseWrite()
+		ch.Close()
+	}()
+	<-connDone
+	tc.Close()
+}
+
+func (s *fakeServer) acceptCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.accepts
+}
+
+func (s *fakeServer) offeredKeys() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.offered...)
+}
+
+func (s *fakeServer) forwardLog() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.forwards...)
 }
 
 type execEnv struct {

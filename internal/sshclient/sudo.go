@@ -189,11 +189,11 @@ func (h *Host) sudoDialogue(ctx context.Context, sess *ssh.Session, in io.WriteC
 				prompts++
 				if prompts > 1 {
 					abort(sess)
-					return nil, &Error{Host: h.r.addr, Op: "sudo", Err: ErrSudoPassword}
+					return nil, &Error{Host: h.r.addr, Via: h.via(), Op: "sudo", Err: ErrSudoPassword}
 				}
 				if _, err := io.WriteString(in, h.r.SudoPassword+"\n"); err != nil {
 					abort(sess)
-					return nil, &Error{Host: h.r.addr, Op: "sudo", Err: wrap(ErrConnectionLost, err)}
+					return nil, &Error{Host: h.r.addr, Via: h.via(), Op: "sudo", Err: wrap(ErrConnectionLost, err)}
 				}
 				timer.Reset(h.r.Timeout) // give sudo (PAM) the full timeout to answer
 			case evReady:
@@ -204,17 +204,17 @@ func (h *Host) sudoDialogue(ctx context.Context, sess *ssh.Session, in io.WriteC
 					return err, nil
 				case <-ctx.Done():
 					abort(sess)
-					return nil, &Error{Host: h.r.addr, Op: "exec", Err: ctx.Err()}
+					return nil, &Error{Host: h.r.addr, Via: h.via(), Op: "exec", Err: ctx.Err()}
 				}
 			}
 		case err := <-waitc:
 			return err, nil // exited before ready: finish() classifies it
 		case <-timer.C:
 			abort(sess)
-			return nil, &Error{Host: h.r.addr, Op: "sudo", Err: fmt.Errorf("%w: no prompt or start marker within %s", ErrSudoTimeout, h.r.Timeout)}
+			return nil, &Error{Host: h.r.addr, Via: h.via(), Op: "sudo", Err: fmt.Errorf("%w: no prompt or start marker within %s", ErrSudoTimeout, h.r.Timeout)}
 		case <-ctx.Done():
 			abort(sess)
-			return nil, &Error{Host: h.r.addr, Op: "sudo", Err: ctx.Err()}
+			return nil, &Error{Host: h.r.addr, Via: h.via(), Op: "sudo", Err: ctx.Err()}
 		}
 	}
 }

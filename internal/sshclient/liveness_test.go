@@ -1,0 +1,200 @@
+package sshclient
+
+import (
+	"context"
+	"io"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+)
+
+// lossyProxy relays TCP to a server until partition() is called; from then
+// on it swallows every byte in both directions without closing anything,
+// as a dead network path or a frozen peer would.
+type lossyProxy struct {
+	ln          net.Listener
+	port        int
+	partitioned atomic.Bool
+
+	mu    sync.Mutex
+	conns []net.Conn
+}
+
+func newLossyProxy(t *testing.T, target string) *lossyProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &lossyProxy{ln: ln, port: ln.Addr().(*net.TCPAddr).Port}
+	t.Cleanup(func() {
+		ln.Close()
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		for _, c := range p.conns {
+			c.Close()
+		}
+	})
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s, err := net.Dial("tcp", target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns = append(p.conns, c, s)
+			p.mu.Unlock()
+			go p.pipe(c, s)
+			go p.pipe(s, c)
+		}
+	}()
+	return p
+}
+
+func (p *lossyProxy) pipe(dst io.Writer, src io.Reader) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 && !p.partitioned.Load() {
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+func (p *lossyProxy) partition() { p.partitioned.Store(true) }
+
+// A path that dies silently while a command runs is noticed by the
+// keepalive within interval + timeout: the command fails with
+// ErrConnectionLost instead of hanging, and is not run again.
+func TestDeadPathMidCommand(t *testing.T) {
+	const interval, timeout = 100 * time.Millisecond, 300 * time.Millisecond
+	t.Run("direct", func(t *testing.T) {
+		t.Parallel()
+		s, key := keyedServer(t)
+		proxy := newLossyProxy(t, s.addr())
+		cfg := testConfig(t, s, key)
+		cfg.Port = proxy.port
+		p := newTestPool(t, WithKeepalive(interval, timeout))
+		h := mustHost(t, p, cfg)
+		checkLostWithin(t, h, proxy, interval+timeout)
+		if n := countExec(s, "sh -c 'hang'"); n != 1 {
+			t.Errorf("script ran %d times, want 1", n)
+		}
+	})
+	t.Run("bastion path dies", func(t *testing.T) {
+		t.Parallel()
+		signer, keyPEM := clientKey(t)
+		bastion := bastionServer(t, signer)
+		target := newFakeServer(t, func(s *fakeServer) { s.authorized = []ssh.PublicKey{signer.PublicKey()} })
+		proxy := newLossyProxy(t, bastion.addr())
+		j := jumpTo(bastion, keyPEM)
+		j.Port = proxy.port
+		cfg := testConfig(t, target, keyPEM)
+		cfg.Jumps = []JumpConfig{j}
+		p := newTestPool(t, WithKeepalive(interval, timeout))
+		h := mustHost(t, p, cfg)
+		checkLostWithin(t, h, proxy, interval+timeout)
+		if n := countExec(target, "sh -c 'hang'"); n != 1 {
+			t.Errorf("script ran %d times, want 1", n)
+		}
+	})
+}
+
+func checkLostWithin(t *testing.T, h *Host, proxy *lossyProxy, bound time.Duration) {
+	t.Helper()
+	if _, _, err := run(t, h, "echo hello", nil, false); err != nil {
+		t.Fatal(err)
+	}
+	errc := make(chan error, 1)
+	go func() {
+		_, _, err := h.Run(context.Background(), "hang", nil, false)
+		errc <- err
+	}()
+	time.Sleep(150 * time.Millisecond) // the command is running
+	proxy.partition()
+	start := time.Now()
+	select {
+	case err := <-errc:
+		elapsed := time.Since(start)
+		t.Logf("failed after %s: %v", elapsed.Round(time.Millisecond), err)
+		e := checkErr(t, err, ErrConnectionLost)
+		if e.Op != "exec" {
+			t.Errorf("Op = %q", e.Op)
+		}
+		if elapsed > bound+time.Second {
+			t.Errorf("took %s, want about %s", elapsed, bound)
+		}
+	case <-time.After(bound + 5*time.Second):
+		t.Fatalf("Run still hanging %s after the path died", bound+5*time.Second)
+	}
+}
+
+func countExec(s *fakeServer, cmd string) int {
+	n := 0
+	for _, c := range s.execLog() {
+		if c == cmd {
+			n++
+		}
+	}
+	return n
+}
+
+// The server process dies while a command runs (its TCP connections are
+// closed): the command fails at once with ErrConnectionLost, through a
+// bastion too, and the next command reconnects.
+func TestServerDiesMidCommand(t *testing.T) {
+	signer, keyPEM := clientKey(t)
+	bastion := bastionServer(t, signer)
+	target := newFakeServer(t, func(s *fakeServer) { s.authorized = []ssh.PublicKey{signer.PublicKey()} })
+	for _, viaBastion := range []bool{false, true} {
+		t.Run("bastion="+strconv.FormatBool(viaBastion), func(t *testing.T) {
+			cfg := testConfig(t, target, keyPEM)
+			if viaBastion {
+				cfg.Jumps = []JumpConfig{jumpTo(bastion, keyPEM)}
+			}
+			p := newTestPool(t, WithKeepalive(0, 0)) // no keepalive: the closed socket alone must be noticed
+			h := mustHost(t, p, cfg)
+			if _, _, err := run(t, h, "echo hello", nil, false); err != nil {
+				t.Fatal(err)
+			}
+			errc := make(chan error, 1)
+			go func() {
+				_, _, err := h.Run(context.Background(), "hang", nil, false)
+				errc <- err
+			}()
+			time.Sleep(100 * time.Millisecond)
+			start := time.Now()
+			target.dropAll()
+			select {
+			case err := <-errc:
+				checkErr(t, err, ErrConnectionLost)
+				if d := time.Since(start); d > time.Second {
+					t.Errorf("noticed after %s", d)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("Run still hanging after the server died")
+			}
+			if out, _, err := run(t, h, "echo hello", nil, false); err != nil || out != "hello\n" {
+				t.Fatalf("next command: %q, %v", out, err)
+			}
+			if st := p.Stats(); st.Reconnects != 1 {
+				t.Errorf("Stats = %+v, want 1 reconnect", st)
+			}
+		})
+	}
+}
