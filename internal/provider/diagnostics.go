@@ -25,6 +25,10 @@ var advice = []struct {
 }{
 	{sshclient.ErrHostKeyChanged, "Host key changed",
 		"The host presented a different key than the one you trust. This may be a man-in-the-middle attack, or the host was reinstalled. Verify the new key out of band (e.g. on the host's console: `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub`) before updating known_hosts or `host_key`."},
+	{sshclient.ErrHostCertificate, "Host certificate rejected",
+		"The host did not present a valid certificate from the certificate authority you trust (`host_key = \"@cert-authority ...\"` or a `@cert-authority` line in known_hosts): " +
+			"it presented a plain key, a certificate from another CA, one that does not list this host name or address among its principals, or one outside its validity period (see above). " +
+			"This may be a man-in-the-middle attack, or the host's certificate needs renewing: check it on the host's console (e.g. `ssh-keygen -L -f /etc/ssh/ssh_host_ed25519_key-cert.pub`) before trusting anything else."},
 	{sshclient.ErrHostKeyUnknown, "Host key unknown",
 		"The host's key is not trusted yet. Verify the fingerprint above out of band, then add the host to `known_hosts_file` (e.g. `ssh-keyscan HOST >> ~/.ssh/known_hosts` after checking it) or pin it with `host_key`."},
 	{sshclient.ErrUnreachable, "Host unreachable",
@@ -66,7 +70,8 @@ var advice = []struct {
 }
 
 // hostDiagnostic turns a domain or transport error into a diagnostic that
-// names the host and says what to do.
+// names the host and says what to do. A failure on a bastion names that
+// bastion, so the user fixes the right block.
 func hostDiagnostic(host string, err error) diag.Diagnostic {
 	summary, remedy := "Operation failed", "See the error above."
 	for _, a := range advice {
@@ -78,11 +83,33 @@ func hostDiagnostic(host string, err error) diag.Diagnostic {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		summary, remedy = "Operation cancelled", "Terraform cancelled the operation or its deadline passed; run it again."
 	}
+	var se *sshclient.Error
+	bastion, via := "", ""
+	if errors.As(err, &se) {
+		bastion, via = se.Bastion, se.Via
+	}
+	if via != "" && errors.Is(err, sshclient.ErrUnreachable) {
+		remedy = fmt.Sprintf("The connection goes through bastion %s, which could not reach the host: check `host` and `port` as the bastion resolves them, "+
+			"that the host is up and that the bastion allows TCP forwarding (`AllowTcpForwarding`, `PermitOpen`).", via)
+	}
 	var hk *sshclient.HostKeyError
 	if errors.As(err, &hk) && errors.Is(err, sshclient.ErrHostKeyUnknown) {
-		remedy = fmt.Sprintf("%s\n\nFingerprint: %s\nTo pin it: host_key = %q", remedy, hk.Fingerprint, hk.Key)
+		where := ""
+		if bastion != "" {
+			where = ", in that bastion block"
+		}
+		remedy = fmt.Sprintf("%s\n\nFingerprint: %s\nTo pin it%s: host_key = %q", remedy, hk.Fingerprint, where, hk.Key)
+		if hk.CertAuthority != "" {
+			remedy += fmt.Sprintf("\nThe host presented a certificate signed by the CA %s: to trust that CA instead, pin it with host_key = \"@cert-authority <CA public key>\" or add a @cert-authority line for this host to known_hosts.", hk.CertAuthority)
+		}
 	}
-	return diag.NewErrorDiagnostic(summary+" on "+host, strings.TrimSpace(err.Error())+"\n\n"+remedy)
+	on := host
+	if bastion != "" {
+		on = fmt.Sprintf("bastion %s (for %s)", bastion, host)
+		remedy += fmt.Sprintf("\n\nThis failure is on the bastion %s, not on %s: its settings come from the `bastion` block "+
+			"(and, where it leaves them unset, from the provider block).", bastion, host)
+	}
+	return diag.NewErrorDiagnostic(summary+" on "+on, strings.TrimSpace(err.Error())+"\n\n"+remedy)
 }
 
 // Plan-time messages.
@@ -106,6 +133,12 @@ func insecureHostKeyWarning(where string) diag.Diagnostic {
 	return diag.NewWarningDiagnostic("Host key verification is disabled",
 		fmt.Sprintf("insecure_ignore_host_key = true in %s: any host key is accepted, so a man-in-the-middle could impersonate "+
 			"the host and capture credentials. Use known_hosts_file or host_key instead.", where))
+}
+
+func insecureBastionWarning(n int, bastion, host string) diag.Diagnostic {
+	return diag.NewWarningDiagnostic("Host key verification is disabled for a bastion",
+		fmt.Sprintf("insecure_ignore_host_key = true in bastion %d (%s) on the way to %s: any host key is accepted from it, so a man-in-the-middle could "+
+			"impersonate the bastion, capture its credentials and read what passes through it. Use known_hosts_file or host_key instead.", n, bastion, host))
 }
 
 func restoreLockedWarning(host string, original ptrace.Scope) diag.Diagnostic {
@@ -136,6 +169,14 @@ func shadowedDiagnostic(isError bool, host, managed string, b yama.Boot, want pt
 func cannotOverrideDiagnostic(host string, err error) diag.Diagnostic {
 	return diag.NewErrorDiagnostic("Cannot make the drop-in win at boot on "+host,
 		err.Error()+"\n\nshadowing = \"override\" only adds a drop-in in /etc/sysctl.d; it never edits or masks files it does not own.")
+}
+
+func changedDuringApplyDiagnostic(host string, changed []string) diag.Diagnostic {
+	return diag.NewErrorDiagnostic("Host changed while applying on "+host,
+		"The apply did what the plan said, but the host now differs from the plan in:\n  - "+strings.Join(changed, "\n  - ")+"\n\n"+
+			"Something else changed kernel.yama.ptrace_scope or the sysctl.d files on this host between the plan and the apply: "+
+			"for example a second yama_ptrace_scope resource for the same host, or a configuration manager. The state records what the host holds now. "+
+			"Keep one resource per host, then run `terraform plan` again.")
 }
 
 func bootUnknownWarning(host string, err error) diag.Diagnostic {

@@ -113,5 +113,11 @@ func parseRendered(content []byte) (value, comment string, ok bool) {
 	if !found {
 		return "", "", false
 	}
+	if s, err := ptrace.Parse(value); err != nil || s.String() != value {
+		// Only a scope as Render writes it: " 2" or "1\n" (a trailing
+		// blank line) read as a scope, but a configuration adopting it
+		// would render different bytes.
+		return "", "", false
+	}
 	return value, comment, string(sysctld.Render(yama.Key, value, comment)) == string(content)
 }

@@ -8,6 +8,7 @@ import (
 	"sort"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
@@ -50,7 +51,11 @@ func (r *ptraceScopeResource) Metadata(_ context.Context, req resource.MetadataR
 func (r *ptraceScopeResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "Manages `kernel.yama.ptrace_scope` on one host over SSH: the live value " +
-			"(`" + yama.ProcPath + "`) and a sysctl.d drop-in that sets it at boot. One resource per host; use `for_each` for fleets.",
+			"(`" + yama.ProcPath + "`) and a sysctl.d drop-in that sets it at boot. One resource per host; use `for_each` for fleets.\n\n" +
+			"Two resources for the same host are not detected as a conflict: each sees only its own configuration. They fight over the one live value " +
+			"(even with different `file`s): each apply sets its own value, so after every apply the other resource's plan shows a change; the resource whose " +
+			"drop-in sorts first is also warned that the other drop-in wins at boot, and when the other resource writes between this one's plan and apply, " +
+			"the apply fails with \"Host changed while applying\" and records what the host holds.",
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{Computed: true, MarkdownDescription: "`host:port`.",
 				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}},
@@ -319,9 +324,44 @@ func (r *ptraceScopeResource) converge(t *target, plan, prior *ptraceScopeResour
 			return
 		}
 	}
+	before := *plan
 	plan.observe(after)
 	observeBoot(t.ctx, plan, after, priv, diags)
+	if err == nil {
+		// The steps succeeded and were verified, but something else may
+		// have changed the host between plan and apply (another resource
+		// for the same host writing its own drop-in, a config manager):
+		// say so, rather than let Terraform call it a provider bug, and
+		// record what the host holds.
+		if changed := plannedButDifferent(&before, plan); len(changed) > 0 {
+			diags.Append(changedDuringApplyDiagnostic(name, changed))
+		}
+	}
 	diags.Append(state.Set(t.ctx, plan)...)
+}
+
+// plannedButDifferent lists the computed attributes whose planned, known
+// value differs from what the host reported after the apply.
+func plannedButDifferent(planned, got *ptraceScopeResourceModel) []string {
+	var out []string
+	for _, a := range []struct {
+		name      string
+		want, got attr.Value
+	}{
+		{"runtime_scope", planned.RuntimeScope, got.RuntimeScope},
+		{"mode", planned.Mode, got.Mode},
+		{"file_content", planned.FileContent, got.FileContent},
+		{"reboot_required", planned.RebootRequired, got.RebootRequired},
+		{"boot_scope", planned.BootScope, got.BootScope},
+		{"boot_source", planned.BootSource, got.BootSource},
+		{"shadowed_by", planned.ShadowedBy, got.ShadowedBy},
+		{"override_files", planned.OverrideFiles, got.OverrideFiles},
+	} {
+		if !a.want.IsUnknown() && !a.want.Equal(a.got) {
+			out = append(out, fmt.Sprintf("%s (planned %s, now %s)", a.name, a.want, a.got))
+		}
+	}
+	return out
 }
 
 func sortedPaths(m map[string]string) []string {

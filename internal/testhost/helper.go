@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
+	"slices"
 	"syscall"
 )
 
@@ -102,10 +104,24 @@ func setupSandbox(s *spec) error {
 				return err
 			}
 		}
+		if d.Path == "/etc" && slices.Contains(s.SysctlD, "tmpfs") {
+			// Mounted on the tree before the move, so it moves along.
+			if err := sizedTmpfs(own+"/sysctl.d", s.SysctlDSize); err != nil {
+				return err
+			}
+		}
 		if err := syscall.Mount(own, d.Path, "", syscall.MS_MOVE, ""); err != nil {
 			return fmt.Errorf("move %s to %s: %w", own, d.Path, err)
 		}
 		if err := remount(d.Path, false); err != nil {
+			return err
+		}
+	}
+	if slices.Contains(s.SysctlD, "ro") {
+		if err := bind(sysctlD, sysctlD, 0); err != nil {
+			return err
+		}
+		if err := remount(sysctlD, true); err != nil {
 			return err
 		}
 	}
@@ -176,6 +192,58 @@ func procSys(root, yama string) error {
 		return err
 	}
 	return syscall.Unmount(stage, syscall.MNT_DETACH)
+}
+
+// sizedTmpfs replaces dir by a tmpfs of size bytes holding a copy of its
+// entries (regular files and symlinks; mode kept, owner root), so that a
+// write beyond size fails with ENOSPC.
+func sizedTmpfs(dir string, size int) error {
+	type entry struct {
+		name, target string
+		mode         os.FileMode
+		data         []byte
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	var keep []entry
+	for _, e := range ents {
+		p := filepath.Join(dir, e.Name())
+		fi, err := os.Lstat(p)
+		if err != nil {
+			return err
+		}
+		en := entry{name: e.Name(), mode: fi.Mode()}
+		switch {
+		case fi.Mode()&os.ModeSymlink != 0:
+			en.target, err = os.Readlink(p)
+		case fi.Mode().IsRegular():
+			en.data, err = os.ReadFile(p)
+		default:
+			return fmt.Errorf("%s: only files and symlinks can be copied to a sized tmpfs", p)
+		}
+		if err != nil {
+			return err
+		}
+		keep = append(keep, en)
+	}
+	opts := fmt.Sprintf("mode=0755,size=%d", size)
+	if err := syscall.Mount("tmpfs", dir, "tmpfs", syscall.MS_NOSUID|syscall.MS_NODEV|syscall.MS_NOEXEC, opts); err != nil {
+		return fmt.Errorf("tmpfs (%s) on %s: %w", opts, dir, err)
+	}
+	for _, en := range keep {
+		p := filepath.Join(dir, en.name)
+		if en.mode&os.ModeSymlink != 0 {
+			err = os.Symlink(en.target, p)
+		} else if err = os.WriteFile(p, en.data, en.mode.Perm()); err == nil {
+			err = os.Chmod(p, en.mode.Perm())
+		}
+		if err != nil {
+			return fmt.Errorf("seed the %d-byte tmpfs on %s: %w", size, dir, err)
+		}
+	}
+	return nil
 }
 
 func bind(src, dst string, extra uintptr) error {

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -23,6 +24,15 @@ const (
 	hashPW   = "$6$yamapwsalt$H53hkOKOo5ySP9tqm/TGNVTv9aQxHGi9gNWZ6NX.jUrsmWbysFgS6dFStVW0CKX91HD15dFBLt05GB9Pg7Vek0"
 	hashUser = "$6$yamausersalt$DMokNTZQKX5ErNUfUhE5FVR9svOYIjfqJOKPZl1WaBvVXWaMvBWL9fPObfeDcLZ7PUTKOkC7XSq9JLnGpnXh0."
 	yamaDir  = "/proc/sys/kernel/yama"
+	sysctlD  = "/etc/sysctl.d"
+
+	// Logs kept by Options.AuditCommands, as seen inside the sandbox.
+	commandLog = "/run/testhost/commands.log"
+	sudoLog    = "/run/testhost/sudo.log"
+	// localeDir holds the compiled Options.Locale inside the sandbox.
+	localeDir = "/run/testhost/locale"
+	// commandEnd ends each entry of the command log.
+	commandEnd = "\n--- testhost: end of command ---\n"
 )
 
 // testUsers: uid 1000 exists on the build machines, so start at 2000.
@@ -221,8 +231,12 @@ type spec struct {
 	Hostname string
 	Root     string // Host.Dir/fs: mirrors the sandbox paths
 	Yama     string // "", "rw" or "ro"
-	Dirs     []specDir
-	Argv     []string
+	// SysctlD: "" (a plain private dir), "ro" (read-only mount) or
+	// "tmpfs" (a tmpfs of SysctlDSize bytes, seeded from the tree).
+	SysctlD     []string
+	SysctlDSize int
+	Dirs        []specDir
+	Argv        []string
 }
 
 type specDir struct {
@@ -267,6 +281,11 @@ func (l *layout) build(h *Host, o Options, e *Env) (string, error) {
 	}
 	for p, b := range l.files {
 		files[p] = b
+	}
+	if o.AuditCommands {
+		// sudo writes this log itself, as root, for every run it allows
+		// or refuses: who ran it and COMMAND= (the argv sudo executed).
+		files["/etc/sudoers"] = append(slices.Clone(files["/etc/sudoers"]), "\n# testhost: AuditCommands\nDefaults logfile="+sudoLog+"\n"...)
 	}
 	for p, b := range files {
 		if err := writeLike(root+p, b, p); err != nil {
@@ -322,6 +341,13 @@ func (l *layout) build(h *Host, o Options, e *Env) (string, error) {
 	if err := l.userFiles(h, o); err != nil {
 		return "", err
 	}
+	if o.SysctlDSize > 0 {
+		sp.SysctlD = append(sp.SysctlD, "tmpfs")
+		sp.SysctlDSize = o.SysctlDSize
+	}
+	if o.ReadOnlySysctlD {
+		sp.SysctlD = append(sp.SysctlD, "ro")
+	}
 
 	key, err := hostKey(root + "/run/testhost/ssh_host_ed25519_key")
 	if err != nil {
@@ -329,6 +355,22 @@ func (l *layout) build(h *Host, o Options, e *Env) (string, error) {
 	}
 	h.HostKey = key
 	cfg := fmt.Sprintf(sshdConfig, h.Endpoint(), e.sshdExtra)
+	if o.Locale != "" {
+		if err := e.linkLocale(o.Locale, root+localeDir); err != nil {
+			return "", err
+		}
+		cfg += fmt.Sprintf("SetEnv LANG=%s LOCPATH=%s\n", o.Locale, localeDir)
+	}
+	if o.AuditCommands {
+		// Every user may append to the log: commands run as the login user.
+		if err := os.WriteFile(root+commandLog, nil, 0o666); err != nil {
+			return "", err
+		}
+		if err := os.Chmod(root+commandLog, 0o666); err != nil { // umask
+			return "", err
+		}
+		cfg += auditConfig
+	}
 	if err := os.WriteFile(root+"/run/testhost/sshd_config", []byte(cfg), 0o644); err != nil {
 		return "", err
 	}
@@ -383,6 +425,14 @@ PrintLastLog no
 LogLevel VERBOSE
 Subsystem sftp internal-sftp
 %s`
+
+// auditConfig runs every exec request through a wrapper that logs the
+// command string exactly as the client sent it (printf turns the \n of its
+// format into the newlines of commandEnd), then runs it the way sshd would
+// have (a shell with -c), with the same stdin, stdout, stderr and exit
+// status.
+const auditConfig = `ForceCommand printf '%s\n--- testhost: end of command ---\n' "$SSH_ORIGINAL_COMMAND" >>` + commandLog + `; exec /bin/sh -c "$SSH_ORIGINAL_COMMAND"
+`
 
 // sshdVersionOptions: OpenSSH 9.8+ penalizes sources that fail auth, which
 // would make tests of failing logins refuse later connections from

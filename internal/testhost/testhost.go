@@ -70,6 +70,29 @@ type Options struct {
 	Files           map[string]string // sandbox path -> content; only in private dirs
 	Symlinks        map[string]string // sandbox path -> link target; only in private dirs
 	Port            int               // default 22
+
+	// ReadOnlySysctlD makes /etc/sysctl.d a read-only mount inside the
+	// sandbox (writes fail with EROFS); its files are still seeded from
+	// Files and writable from outside through Path.
+	ReadOnlySysctlD bool
+	// SysctlDSize, when positive, puts /etc/sysctl.d on a tmpfs of that
+	// many bytes (rounded up to whole pages) inside the sandbox, seeded
+	// with what Files and Symlinks put there, so that "disk full" is real
+	// (ENOSPC). The tmpfs exists only in the sandbox's mount namespace:
+	// while the host runs, Path reaches it through /proc/PID/root (see
+	// FillSysctlD).
+	SysctlDSize int
+	// AuditCommands records every command the host is asked to run: sshd
+	// runs each exec request through a ForceCommand that appends
+	// $SSH_ORIGINAL_COMMAND (the exact command string the client sent) to
+	// a log before running it as usual, and sudo logs each run (user and
+	// COMMAND=) to its own log file. See CommandLog and SudoLog.
+	AuditCommands bool
+	// Locale, e.g. "de_DE.UTF-8", is the locale of every session (sshd
+	// SetEnv LANG and LOCPATH): tools then print translated messages, as
+	// on a host whose /etc/default/locale is not English. The locale is
+	// compiled with localedef once per Env (see CanBuildLocale).
+	Locale string
 }
 
 // Env owns the client key, known_hosts and every host started from it.
@@ -82,6 +105,8 @@ type Env struct {
 	layout    *layout
 	sshdExtra string // sshd_config lines that depend on the sshd version
 	octet     int    // second octet of this Env's 127.octet.0.0/16 block
+
+	locales sync.Map // locale name -> *localeBuild
 
 	mu     sync.Mutex
 	next   int
@@ -99,6 +124,7 @@ type Host struct {
 	Pid     int    // sshd's pid (outside view); killing it tears the sandbox down
 
 	env  *Env
+	opts Options
 	cmd  *exec.Cmd
 	done chan struct{} // closed once sshd has been reaped
 }
@@ -225,6 +251,7 @@ func (e *Env) Start(opts Options) (*Host, error) {
 	if err != nil {
 		return nil, err
 	}
+	h.opts = opts
 	spec, err := e.layout.build(h, opts, e)
 	if err != nil {
 		return nil, fmt.Errorf("testhost: prepare %s: %w", h.Name, err)
@@ -340,8 +367,16 @@ func (h *Host) KnownHostsLine() string {
 // can read or change host state behind the provider's back, e.g.
 // Path(YamaPath), Path("/etc/sysctl.d/10-ptrace.conf"). Paths outside the
 // private dirs (read-only inside the sandbox) map to themselves.
+//
+// With Options.SysctlDSize, /etc/sysctl.d is a tmpfs that only the
+// sandbox's mount namespace has: while the host runs, its paths map to
+// /proc/PID/root/etc/sysctl.d/..., which the kernel resolves in that
+// namespace.
 func (h *Host) Path(p string) string {
 	p = filepath.Clean("/" + p)
+	if h.opts.SysctlDSize > 0 && under(p, sysctlD) && h.cmd != nil && h.Running() {
+		return fmt.Sprintf("/proc/%d/root%s", h.Pid, p)
+	}
 	if h.env.layout.private(p) {
 		return filepath.Join(h.Dir, "fs", p)
 	}

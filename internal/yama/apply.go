@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/terraform-yama/terraform-provider-yama/internal/ptrace"
 )
@@ -33,7 +34,10 @@ func (c Change) Empty() bool { return len(c.Files) == 0 && c.Runtime == nil }
 // connection lost half-way leaves the persistent value, which is what a
 // reboot would apply anyway), then the live value. It returns the state the
 // host reports afterwards, even when a step failed, so the caller never
-// records what the host does not hold; the error then names the step.
+// records what the host does not hold; the error then names the step. When
+// the command's answer is lost (the connection dropped), it reads the host
+// once more and returns that state with the transport error, or no state if
+// the host cannot be read either.
 func Apply(ctx context.Context, h Host, c Change) (*State, error) {
 	if err := ValidateFile(c.File); err != nil {
 		return nil, &Error{Host: h.Name(), Op: "apply", Path: c.File, Err: err}
@@ -57,12 +61,33 @@ func Apply(ctx context.Context, h Host, c Change) (*State, error) {
 			err = parseErr
 		}
 		op, path := failedStep(stderr, "apply", c.File)
-		return nil, &Error{Host: h.Name(), Op: op, Path: path, Err: err, Detail: trimDetail(stderr)}
+		failure := &Error{Host: h.Name(), Op: op, Path: path, Err: err, Detail: trimDetail(stderr)}
+		if runErr != nil {
+			// Some steps may have run before the answer was lost (a
+			// connection cut after the drop-in was written): ask the host
+			// again what it holds, so the caller records that rather than
+			// the state before the apply or the one it asked for.
+			return reread(ctx, h, c.File), failure
+		}
+		return nil, failure
 	}
 	if runErr != nil {
 		return st, classifyStep(h.Name(), c, st, stderr, runErr)
 	}
 	return st, verify(h.Name(), c, st)
+}
+
+// reread returns what the host holds after an apply whose answer was lost,
+// or nil when that cannot be known. It runs the unprivileged read on a new
+// command (the transport redials a dead connection): if sudo was what
+// failed, trying sudo again would only count one more failure against the
+// account. A drop-in the login user cannot read makes the state unknown.
+func reread(ctx context.Context, h Host, file string) *State {
+	st, err := read(ctx, h, file, false)
+	if err != nil || (st.Managed.Exists() && st.Managed.Kind == KindRegular && !st.Managed.Readable) {
+		return nil
+	}
+	return st
 }
 
 // verify checks that the host now holds what was asked: a tool that exits
@@ -156,7 +181,11 @@ func trimDetail(stderr []byte) string {
 	s := strings.Join(lines, "; ")
 	const limit = 500
 	if len(s) > limit {
-		s = s[:limit] + "…"
+		cut := limit
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut-- // never split a character of a (valid) message
+		}
+		s = s[:cut] + "…"
 	}
 	return s
 }

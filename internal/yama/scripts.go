@@ -65,7 +65,12 @@ snapshot() {
 // detectable from its truncated content.
 var maxReadBytes = strconv.Itoa(MaxFileSize + 1)
 
-const readHeader = `IFS= read -r B || exit 90
+// readHeader starts both scripts. LC_ALL=C keeps the tools' messages in
+// English (a host whose locale is e.g. German would otherwise say "nur
+// lesbar" where the classifier looks for "Read-only file system") and byte
+// semantics for the shell; gettext ignores LANGUAGE under the C locale.
+const readHeader = `LC_ALL=C; export LC_ALL
+IFS= read -r B || exit 90
 IFS= read -r R || exit 90
 IFS= read -r F || exit 90
 `
