@@ -279,3 +279,24 @@ func TestAccPtraceScope_bootModeAuto(t *testing.T) {
 		})
 	}
 }
+
+// A drop-in under /run (a tmpfs) is gone at the next boot: boot_scope is
+// predicted without it, reboot_required says the live value will not last,
+// and the plan warns. (The VM suite proves the tmpfs part on a real boot.)
+func TestAccPtraceScope_runDropInIsVolatile(t *testing.T) {
+	h := startHost(t, fedoraLayout)
+	w := newTFWorkdir(t, resourceConfig(h, `
+  scope = 2
+  file  = "/run/sysctl.d/10-ptrace.conf"`))
+	out, code := w.run("apply", "-auto-approve")
+	if code != 0 || !strings.Contains(out, "Drop-in does not survive reboot on "+h.Addr) {
+		t.Fatalf("apply: exit %d, want 0 and the /run warning:\n%s", code, out)
+	}
+	st := w.resourceState(res)
+	if st == nil || fmt.Sprint(st["boot_scope"]) != "0" || fmt.Sprint(st["reboot_required"]) != "true" || fmt.Sprint(st["runtime_scope"]) != "2" {
+		t.Fatalf("state = %v; want boot_scope 0 (the vendor file), runtime_scope 2, reboot_required true", st)
+	}
+	if out, code = w.run("plan", "-detailed-exitcode"); code != 0 {
+		t.Fatalf("second plan: exit %d, want no changes\n%s", code, out)
+	}
+}

@@ -101,18 +101,33 @@ const bastionBlockDescription = "A bastion (jump host) to connect through, as Op
 
 const bastionHostDescription = "Host name or IP address of the bastion, as this machine (for the first bastion) or the previous bastion reaches it."
 
-// bastionAttr is one attribute of a bastion block, in schema-neutral form.
-type bastionAttr struct {
+// attrSpec is one attribute in schema-neutral form; the provider,
+// resource and data source schema packages each turn it into their own
+// attribute type with the makers below.
+type attrSpec struct {
 	connAttr
 	required bool
 }
 
-func bastionAttrs() []bastionAttr {
-	out := []bastionAttr{{connAttr: connAttr{name: "host", kind: "string", bastion: bastionHostDescription,
+// connSpecs are the connection attributes as the provider block and the
+// `ssh` blocks hold them.
+func connSpecs() []attrSpec {
+	out := make([]attrSpec, 0, len(connAttrs))
+	for _, a := range connAttrs {
+		out = append(out, attrSpec{connAttr: a})
+	}
+	return out
+}
+
+// bastionSpecs are the attributes of a `bastion` block: its host, then the
+// connection attributes that apply to a hop, with their bastion wording.
+func bastionSpecs() []attrSpec {
+	out := []attrSpec{{connAttr: connAttr{name: "host", kind: "string", description: bastionHostDescription,
 		strings: []validator.String{hostValidator}}, required: true}}
 	for _, a := range connAttrs {
 		if a.bastion != "" {
-			out = append(out, bastionAttr{connAttr: a})
+			a.description = a.bastion
+			out = append(out, attrSpec{connAttr: a})
 		}
 	}
 	return out
@@ -120,107 +135,88 @@ func bastionAttrs() []bastionAttr {
 
 var bastionValidators = []validator.List{listvalidator.SizeAtMost(sshclient.MaxJumps)}
 
-func providerConnectionAttributes() map[string]pschema.Attribute {
-	out := map[string]pschema.Attribute{}
-	for _, a := range connAttrs {
-		d := a.description
+// attributes builds one schema package's attribute map from specs.
+func attributes[A any](specs []attrSpec, str, i64, boolean func(attrSpec) A) map[string]A {
+	out := make(map[string]A, len(specs))
+	for _, a := range specs {
 		switch a.kind {
 		case "string":
-			out[a.name] = pschema.StringAttribute{Optional: true, Sensitive: a.sensitive, MarkdownDescription: d, Validators: a.strings}
+			out[a.name] = str(a)
 		case "int":
-			out[a.name] = pschema.Int64Attribute{Optional: true, Sensitive: a.sensitive, MarkdownDescription: d, Validators: a.ints}
+			out[a.name] = i64(a)
 		case "bool":
-			out[a.name] = pschema.BoolAttribute{Optional: true, Sensitive: a.sensitive, MarkdownDescription: d}
+			out[a.name] = boolean(a)
 		}
 	}
 	return out
 }
 
+func providerAttrs(specs []attrSpec) map[string]pschema.Attribute {
+	return attributes(specs,
+		func(a attrSpec) pschema.Attribute {
+			return pschema.StringAttribute{Required: a.required, Optional: !a.required, Sensitive: a.sensitive, MarkdownDescription: a.description, Validators: a.strings}
+		},
+		func(a attrSpec) pschema.Attribute {
+			return pschema.Int64Attribute{Required: a.required, Optional: !a.required, Sensitive: a.sensitive, MarkdownDescription: a.description, Validators: a.ints}
+		},
+		func(a attrSpec) pschema.Attribute {
+			return pschema.BoolAttribute{Required: a.required, Optional: !a.required, Sensitive: a.sensitive, MarkdownDescription: a.description}
+		})
+}
+
+func resourceAttrs(specs []attrSpec) map[string]rschema.Attribute {
+	return attributes(specs,
+		func(a attrSpec) rschema.Attribute {
+			return rschema.StringAttribute{Required: a.required, Optional: !a.required, Sensitive: a.sensitive, MarkdownDescription: a.description, Validators: a.strings}
+		},
+		func(a attrSpec) rschema.Attribute {
+			return rschema.Int64Attribute{Required: a.required, Optional: !a.required, Sensitive: a.sensitive, MarkdownDescription: a.description, Validators: a.ints}
+		},
+		func(a attrSpec) rschema.Attribute {
+			return rschema.BoolAttribute{Required: a.required, Optional: !a.required, Sensitive: a.sensitive, MarkdownDescription: a.description}
+		})
+}
+
+func dataSourceAttrs(specs []attrSpec) map[string]dsschema.Attribute {
+	return attributes(specs,
+		func(a attrSpec) dsschema.Attribute {
+			return dsschema.StringAttribute{Required: a.required, Optional: !a.required, Sensitive: a.sensitive, MarkdownDescription: a.description, Validators: a.strings}
+		},
+		func(a attrSpec) dsschema.Attribute {
+			return dsschema.Int64Attribute{Required: a.required, Optional: !a.required, Sensitive: a.sensitive, MarkdownDescription: a.description, Validators: a.ints}
+		},
+		func(a attrSpec) dsschema.Attribute {
+			return dsschema.BoolAttribute{Required: a.required, Optional: !a.required, Sensitive: a.sensitive, MarkdownDescription: a.description}
+		})
+}
+
+func providerConnectionAttributes() map[string]pschema.Attribute { return providerAttrs(connSpecs()) }
+
 const sshBlockDescription = "Connection settings for this host. Each attribute set here overrides the provider block's; unset ones inherit it."
 
 // providerConnectionBlocks holds the provider block's `bastion` blocks.
 func providerConnectionBlocks() map[string]pschema.Block {
-	attrs := map[string]pschema.Attribute{}
-	for _, a := range bastionAttrs() {
-		d, opt, req := a.bastion, !a.required, a.required
-		switch a.kind {
-		case "string":
-			attrs[a.name] = pschema.StringAttribute{Required: req, Optional: opt, Sensitive: a.sensitive, MarkdownDescription: d, Validators: a.strings}
-		case "int":
-			attrs[a.name] = pschema.Int64Attribute{Required: req, Optional: opt, Sensitive: a.sensitive, MarkdownDescription: d, Validators: a.ints}
-		case "bool":
-			attrs[a.name] = pschema.BoolAttribute{Required: req, Optional: opt, Sensitive: a.sensitive, MarkdownDescription: d}
-		}
-	}
 	return map[string]pschema.Block{"bastion": pschema.ListNestedBlock{
 		MarkdownDescription: bastionBlockDescription,
-		NestedObject:        pschema.NestedBlockObject{Attributes: attrs},
+		NestedObject:        pschema.NestedBlockObject{Attributes: providerAttrs(bastionSpecs())},
 		Validators:          bastionValidators,
 	}}
 }
 
 func resourceSSHBlock() rschema.SingleNestedBlock {
-	attrs := map[string]rschema.Attribute{}
-	for _, a := range connAttrs {
-		d := a.description
-		switch a.kind {
-		case "string":
-			attrs[a.name] = rschema.StringAttribute{Optional: true, Sensitive: a.sensitive, MarkdownDescription: d, Validators: a.strings}
-		case "int":
-			attrs[a.name] = rschema.Int64Attribute{Optional: true, Sensitive: a.sensitive, MarkdownDescription: d, Validators: a.ints}
-		case "bool":
-			attrs[a.name] = rschema.BoolAttribute{Optional: true, Sensitive: a.sensitive, MarkdownDescription: d}
-		}
-	}
-	battrs := map[string]rschema.Attribute{}
-	for _, a := range bastionAttrs() {
-		d, opt, req := a.bastion, !a.required, a.required
-		switch a.kind {
-		case "string":
-			battrs[a.name] = rschema.StringAttribute{Required: req, Optional: opt, Sensitive: a.sensitive, MarkdownDescription: d, Validators: a.strings}
-		case "int":
-			battrs[a.name] = rschema.Int64Attribute{Required: req, Optional: opt, Sensitive: a.sensitive, MarkdownDescription: d, Validators: a.ints}
-		case "bool":
-			battrs[a.name] = rschema.BoolAttribute{Required: req, Optional: opt, Sensitive: a.sensitive, MarkdownDescription: d}
-		}
-	}
-	return rschema.SingleNestedBlock{MarkdownDescription: sshBlockDescription, Attributes: attrs,
+	return rschema.SingleNestedBlock{MarkdownDescription: sshBlockDescription, Attributes: resourceAttrs(connSpecs()),
 		Blocks: map[string]rschema.Block{"bastion": rschema.ListNestedBlock{
 			MarkdownDescription: bastionBlockDescription,
-			NestedObject:        rschema.NestedBlockObject{Attributes: battrs},
+			NestedObject:        rschema.NestedBlockObject{Attributes: resourceAttrs(bastionSpecs())},
 			Validators:          bastionValidators,
 		}}}
 }
 
 func dataSourceSSHBlock() dsschema.SingleNestedBlock {
-	attrs := map[string]dsschema.Attribute{}
-	for _, a := range connAttrs {
-		d := a.description
-		switch a.kind {
-		case "string":
-			attrs[a.name] = dsschema.StringAttribute{Optional: true, Sensitive: a.sensitive, MarkdownDescription: d, Validators: a.strings}
-		case "int":
-			attrs[a.name] = dsschema.Int64Attribute{Optional: true, Sensitive: a.sensitive, MarkdownDescription: d, Validators: a.ints}
-		case "bool":
-			attrs[a.name] = dsschema.BoolAttribute{Optional: true, Sensitive: a.sensitive, MarkdownDescription: d}
-		}
-	}
-	battrs := map[string]dsschema.Attribute{}
-	for _, a := range bastionAttrs() {
-		d, opt, req := a.bastion, !a.required, a.required
-		switch a.kind {
-		case "string":
-			battrs[a.name] = dsschema.StringAttribute{Required: req, Optional: opt, Sensitive: a.sensitive, MarkdownDescription: d, Validators: a.strings}
-		case "int":
-			battrs[a.name] = dsschema.Int64Attribute{Required: req, Optional: opt, Sensitive: a.sensitive, MarkdownDescription: d, Validators: a.ints}
-		case "bool":
-			battrs[a.name] = dsschema.BoolAttribute{Required: req, Optional: opt, Sensitive: a.sensitive, MarkdownDescription: d}
-		}
-	}
-	return dsschema.SingleNestedBlock{MarkdownDescription: sshBlockDescription, Attributes: attrs,
+	return dsschema.SingleNestedBlock{MarkdownDescription: sshBlockDescription, Attributes: dataSourceAttrs(connSpecs()),
 		Blocks: map[string]dsschema.Block{"bastion": dsschema.ListNestedBlock{
 			MarkdownDescription: bastionBlockDescription,
-			NestedObject:        dsschema.NestedBlockObject{Attributes: battrs},
+			NestedObject:        dsschema.NestedBlockObject{Attributes: dataSourceAttrs(bastionSpecs())},
 			Validators:          bastionValidators,
 		}}}
 }

@@ -119,7 +119,8 @@ func lockedPlanDiagnostic(host string, want ptrace.Scope) diag.Diagnostic {
 		fmt.Sprintf("The live kernel.yama.ptrace_scope on %s is 3 (no-attach), and the kernel refuses any other value until reboot, "+
 			"so the live value cannot be set to %d (%s).\n\n"+
 			"Either set `apply_runtime = false` to persist %d in the drop-in now (it takes effect at the next boot, and `reboot_required` "+
-			"becomes true), or reboot the host first.", host, want, want.Mode(), want))
+			"becomes true), or reboot the host first. If you are destroying the resource, "+
+			"`terraform destroy -refresh=false` skips this check (Terraform plans the configuration during a destroy's refresh).", host, want, want.Mode(), want))
 }
 
 func scopeThreeWarning(host string) diag.Diagnostic {
@@ -182,4 +183,26 @@ func changedDuringApplyDiagnostic(host string, changed []string) diag.Diagnostic
 func bootUnknownWarning(host string, err error) diag.Diagnostic {
 	return diag.NewWarningDiagnostic("Boot-time value unknown on "+host,
 		err.Error()+"\n\nboot_scope, boot_source and shadowed_by are left empty. Make the sysctl.d files readable by the login user, or connect as root.")
+}
+
+func rolledBackWarning(host string) diag.Diagnostic {
+	return diag.NewWarningDiagnostic("Failed create rolled back on "+host,
+		"The create failed after some steps had run; the drop-in and the live value were put back as they were before, so nothing was created. Fix the error above and apply again.")
+}
+
+func rollbackFailedWarning(host string, snap yama.Snapshot, err error) diag.Diagnostic {
+	before := "no drop-in"
+	if snap.FileKind == yama.KindRegular {
+		before = fmt.Sprintf("this drop-in: %q", snap.Content)
+	}
+	return diag.NewWarningDiagnostic("Host left half-changed on "+host,
+		fmt.Sprintf("The create failed and putting the host back failed too (%v). Before the create the live value was %d and the host had %s. "+
+			"The resource is tainted: the next apply replaces it, and its on_destroy = \"restore\" can only restore what it finds then, so put these back by hand if you need them.",
+			err, snap.Runtime, before))
+}
+
+func volatileDropInWarning(host, file string) diag.Diagnostic {
+	return diag.NewWarningDiagnostic("Drop-in does not survive reboot on "+host,
+		file+" is under /run, a tmpfs that starts empty at every boot: it sets the value until the next reboot only, and boot_scope is "+
+			"predicted without it. Use a file in /etc/sysctl.d to persist the value.")
 }

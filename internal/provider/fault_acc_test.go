@@ -65,7 +65,7 @@ func TestAccPtraceScope_faultWrites(t *testing.T) {
 		},
 		{
 			// persist = true: the drop-in goes in first, then the live
-			// write fails; state records exactly that.
+			// write fails; the failed create rolls the drop-in back.
 			name: "read-only /proc/sys after the drop-in",
 			opts: testhost.Options{Scope: "1", ReadOnlyProcSys: true, Files: map[string]string{yama.DefaultFile: old}},
 			body: `scope = 2`,
@@ -84,10 +84,7 @@ func TestAccPtraceScope_faultWrites(t *testing.T) {
 				c.setup(t, h)
 			}
 			addr := regexp.QuoteMeta(h.Addr + ":22")
-			wantFile := old
-			if c.opts.ReadOnlyProcSys {
-				wantFile = "kernel.yama.ptrace_scope = 2\n"
-			}
+			wantFile := old // a failed create leaves the host as it was
 			cfg := resourceConfig(h, c.body)
 			resource.ParallelTest(t, resource.TestCase{
 				ProtoV6ProviderFactories: protoV6ProviderFactories,
@@ -95,8 +92,8 @@ func TestAccPtraceScope_faultWrites(t *testing.T) {
 					{Config: cfg, ExpectError: regexp.MustCompile(c.match(addr))},
 					{
 						// Right after the failed apply: the host holds what it
-						// did (byte for byte, no temporary file left), and the
-						// state recorded for the failed create says the same.
+						// held before (byte for byte, no temporary file left),
+						// and the next plan still wants to create.
 						PreConfig: func() {
 							if got := hostFile(t, h, yama.DefaultFile); got != wantFile {
 								t.Errorf("drop-in after the failed apply = %q, want %q", got, wantFile)
@@ -287,11 +284,9 @@ func TestAccPtraceScope_cutDuringCreate(t *testing.T) {
 		t.Errorf("destroy restored the live value as %q, want 1", got)
 	}
 	if got := hostFile(t, h, yama.DefaultFile); got != orig {
-		// A failed create is recorded as tainted, and Terraform replaces a
-		// tainted object without handing its private state to Delete, so
-		// the on_destroy snapshot the failed create took is lost: the
-		// replacement snapshots the half-applied host instead.
-		t.Skipf("KNOWN ISSUE (needs a resource change, see the security guide): destroy restored the drop-in as %q; before the failed create it was %q", got, orig)
+		// The failed create rolls back, so the converging create
+		// snapshots the original host and destroy restores it.
+		t.Errorf("destroy restored the drop-in as %q; before the failed create it was %q", got, orig)
 	}
 }
 

@@ -67,7 +67,7 @@ func observeBoot(ctx context.Context, m *ptraceScopeResourceModel, st *yama.Stat
 		diags.AddError("Invalid boot_mode", err.Error())
 		return nil
 	}
-	b, err := view.Predict(mode, nil, m.managedPath())
+	b, err := view.Predict(mode, m.bootOverlay(), m.managedPath())
 	if err != nil {
 		m.setBoot(nil)
 		diags.Append(bootUnknownWarning(m.Host.ValueString(), err))
@@ -95,12 +95,23 @@ func rebootRequired(persist, available bool, runtime ptrace.Scope, b *yama.Boot)
 }
 
 // managedPath is the drop-in whose value should win at boot; "" when the
-// resource does not persist.
+// resource does not persist, or when the drop-in lives under /run, a tmpfs
+// that boot starts empty: such a file sets the value until reboot only.
 func (m *ptraceScopeResourceModel) managedPath() string {
-	if !m.Persist.ValueBool() {
+	if !m.Persist.ValueBool() || yama.Volatile(m.File.ValueString()) {
 		return ""
 	}
 	return m.File.ValueString()
+}
+
+// bootOverlay is the overlay that judges boot: a drop-in under /run that
+// this resource writes is gone at the next boot.
+func (m *ptraceScopeResourceModel) bootOverlay() map[string][]byte {
+	overlay := map[string][]byte{}
+	if f := m.File.ValueString(); m.Persist.ValueBool() && yama.Volatile(f) {
+		overlay[f] = nil
+	}
+	return overlay
 }
 
 func (m *ptraceScopeResourceModel) overrideFiles() map[string]string {
@@ -149,7 +160,10 @@ func planBoot(plan *ptraceScopeResourceModel, prior *ptraceScopeResourceModel, v
 		return
 	}
 	host, managed := plan.ID.ValueString(), plan.managedPath()
-	overlay := map[string][]byte{}
+	overlay := plan.bootOverlay()
+	if len(overlay) > 0 {
+		diags.Append(volatileDropInWarning(host, plan.File.ValueString()))
+	}
 	var ours map[string]bool
 	if prior != nil {
 		ours = map[string]bool{}

@@ -116,15 +116,7 @@ func (r *ptraceScopeResource) Schema(_ context.Context, _ resource.SchemaRequest
 }
 
 func (r *ptraceScopeResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
-	if req.ProviderData == nil {
-		return
-	}
-	data, ok := req.ProviderData.(*providerData)
-	if !ok {
-		resp.Diagnostics.AddError("Unexpected provider data", fmt.Sprintf("got %T; this is a bug in the provider", req.ProviderData))
-		return
-	}
-	r.data = data
+	r.data = providerDataOf(req.ProviderData, &resp.Diagnostics)
 }
 
 func (r *ptraceScopeResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
@@ -160,10 +152,16 @@ func (r *ptraceScopeResource) Create(ctx context.Context, req resource.CreateReq
 		return
 	}
 	// What the host holds before any change, for on_destroy = restore.
-	snap, _ := json.Marshal(yama.TakeSnapshot(st))
+	snapshot := yama.TakeSnapshot(st)
+	snap, _ := json.Marshal(snapshot)
 	resp.Diagnostics.Append(resp.Private.SetKey(ctx, snapshotKey, snap)...)
 	plan.ID = types.StringValue(t.host.Name())
-	r.converge(t, &plan, nil, &resp.State, resp.Private, &resp.Diagnostics)
+	// Roll back a create whose steps failed half-way; not one whose writes
+	// succeeded but read back changed (someone else is writing the host:
+	// undoing would clobber their value too).
+	if after, err := r.converge(t, &plan, nil, &resp.State, resp.Private, &resp.Diagnostics); err != nil && after != nil && !errors.Is(err, yama.ErrVerify) {
+		r.rollback(t, &plan, snapshot, after, &resp.State, &resp.Diagnostics)
+	}
 }
 
 func (r *ptraceScopeResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
@@ -289,7 +287,7 @@ func (r *ptraceScopeResource) ImportState(ctx context.Context, req resource.Impo
 // value not set) and refuses a locked or missing Yama before writing
 // anything. Afterwards the resource records what the host reports, even
 // after a failed step, so state never claims what the host does not have.
-func (r *ptraceScopeResource) converge(t *target, plan, prior *ptraceScopeResourceModel, state *tfsdk.State, priv privateSetter, diags *diag.Diagnostics) {
+func (r *ptraceScopeResource) converge(t *target, plan, prior *ptraceScopeResourceModel, state *tfsdk.State, priv privateSetter, diags *diag.Diagnostics) (after *yama.State, applyErr error) {
 	name := t.host.Name()
 	want := plan.desired()
 	change := yama.Change{File: want.File, Runtime: want.Runtime}
@@ -321,7 +319,7 @@ func (r *ptraceScopeResource) converge(t *target, plan, prior *ptraceScopeResour
 			diags.Append(hostDiagnostic(name, err))
 		}
 		if after == nil {
-			return
+			return nil, err
 		}
 	}
 	before := *plan
@@ -338,6 +336,7 @@ func (r *ptraceScopeResource) converge(t *target, plan, prior *ptraceScopeResour
 		}
 	}
 	diags.Append(state.Set(t.ctx, plan)...)
+	return after, err
 }
 
 // plannedButDifferent lists the computed attributes whose planned, known
@@ -371,6 +370,25 @@ func sortedPaths(m map[string]string) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// rollback puts a host back as it was before a create that failed half-way.
+// Terraform would otherwise record the resource as tainted and replace it
+// without handing its private state (the snapshot) to Delete, so the
+// original drop-in and value would be lost. When the rollback succeeds the
+// create leaves nothing behind; when it fails the partial state stays, and
+// the user is told what the host held before.
+func (r *ptraceScopeResource) rollback(t *target, plan *ptraceScopeResourceModel, snap yama.Snapshot, after *yama.State, state *tfsdk.State, diags *diag.Diagnostics) {
+	name := t.host.Name()
+	change, _ := snap.Restore(after, plan.File.ValueString(), plan.Persist.ValueBool(), plan.ApplyRuntime.ValueBool(), sortedPaths(plan.overrideFiles()))
+	if !change.Empty() {
+		if _, err := t.apply(change); err != nil {
+			diags.Append(rollbackFailedWarning(name, snap, err))
+			return
+		}
+	}
+	state.RemoveResource(t.ctx)
+	diags.Append(rolledBackWarning(name))
 }
 
 // sshWithPort returns the connection overrides for an existing resource:

@@ -270,7 +270,7 @@ func TestAccPtraceScope_lockedAtThree(t *testing.T) {
 
 func TestAccPtraceScope_customFileAndPort(t *testing.T) {
 	h := startHost(t, testhost.Options{Scope: "1", Port: 2222})
-	f := "/run/sysctl.d/60-yama.conf"
+	f := "/usr/local/lib/sysctl.d/60-yama.conf"
 	resource.ParallelTest(t, resource.TestCase{
 		ProtoV6ProviderFactories: protoV6ProviderFactories,
 		Steps: []resource.TestStep{{

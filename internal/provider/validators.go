@@ -10,7 +10,6 @@ import (
 	"unicode"
 
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
-	"golang.org/x/crypto/ssh"
 
 	"github.com/terraform-yama/terraform-provider-yama/internal/ptrace"
 	"github.com/terraform-yama/terraform-provider-yama/internal/yama"
@@ -103,13 +102,6 @@ func checkDuration(s string) error {
 	return nil
 }
 
-func checkHostKey(s string) error {
-	if _, _, _, _, err := ssh.ParseAuthorizedKey([]byte(s)); err != nil {
-		return fmt.Errorf("is not a public key in authorized_keys format (\"ssh-ed25519 AAAA...\"): %v", err)
-	}
-	return nil
-}
-
 func checkUserName(s string) error {
 	if strings.HasPrefix(s, "-") || strings.ContainsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) {
 		return fmt.Errorf("%q is not a valid user name", s)
@@ -124,6 +116,5 @@ var (
 		yama.ValidateFile}
 	commentValidator  = stringCheck{"Invalid comment", "one line of printable text", checkComment}
 	durationValidator = stringCheck{"Invalid timeout", "a positive Go duration", checkDuration}
-	hostKeyValidator  = stringCheck{"Invalid host_key", "a public key in authorized_keys format", checkHostKey}
 	userNameValidator = stringCheck{"Invalid user", "a user name", checkUserName}
 )

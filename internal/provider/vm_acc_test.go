@@ -839,18 +839,14 @@ func overrideStory() vmPtraceStory {
 	}
 }
 
-// The provider accepts a drop-in in /run/sysctl.d and predicts the boot
-// value from it, but /run is a tmpfs: nothing written there survives a
-// reboot unless something recreates it at boot.
+// A drop-in in /run/sysctl.d lasts until reboot only (/run is a tmpfs):
+// the provider must predict the boot value without it.
 func runDropInStory() vmPtraceStory {
 	var w *tfWorkdir
 	const f = "/run/sysctl.d/10-ptrace.conf"
 	return vmPtraceStory{
 		name: "managed drop-in in /run/sysctl.d",
-		why: "\n\nFINDING: the drop-in was " + f + " and /run is a tmpfs: the file is gone at boot, " +
-			"yet boot_scope (and reboot_required = false) was computed as if it stayed. The provider treats /run/sysctl.d " +
-			"like a persistent directory: it should not count /run files it cannot know to be recreated at boot " +
-			"(or refuse/warn when `file` is in /run/sysctl.d with persist = true).",
+		why:  "\n\nthe drop-in was " + f + " and /run is a tmpfs: boot_scope must be predicted without it.",
 		before: func(t *testing.T, g *vmGuest) string {
 			w = vmWorkdir(t, g.resource(`
   scope = 2

@@ -1,5 +1,7 @@
 package yama
 
+import "strings"
+
 // Paths the scripts read. They are constants in the scripts themselves;
 // these copies exist for Go-side lookups and messages.
 const (
@@ -23,3 +25,7 @@ var ConfigDirs = []string{
 // MaxFileSize bounds every file the read script returns. sysctl.d files are
 // a few hundred bytes; anything larger is refused rather than shipped.
 const MaxFileSize = 64 << 10
+
+// Volatile reports whether a drop-in lives under /run, which is a tmpfs
+// that every boot starts empty: what is written there lasts until reboot.
+func Volatile(path string) bool { return strings.HasPrefix(path, "/run/") }
