@@ -55,8 +55,17 @@ func (r *ptraceScopeResource) ModifyPlan(ctx context.Context, req resource.Modif
 	scope := plan.scope()
 	if plan.ApplyRuntime.ValueBool() {
 		if known && ptrace.CanChangeLive(live, scope) != nil {
-			resp.Diagnostics.Append(lockedPlanDiagnostic(plan.ID.ValueString(), scope))
-			return
+			if lockedBehindOurBack(prior, scope) {
+				// Failing here would also fail the refresh-plan that
+				// Terraform runs before a destroy, leaving a resource
+				// that cannot be removed until the host reboots. The
+				// configuration did not change: warn, and let apply
+				// refuse the live write if it is attempted.
+				resp.Diagnostics.Append(lockedDriftWarning(plan.ID.ValueString(), scope))
+			} else {
+				resp.Diagnostics.Append(lockedPlanDiagnostic(plan.ID.ValueString(), scope))
+				return
+			}
 		}
 		if scope == ptrace.NoAttach && (!known || live != ptrace.NoAttach) {
 			resp.Diagnostics.Append(scopeThreeWarning(plan.ID.ValueString()))
@@ -131,4 +140,12 @@ func (r *ptraceScopeResource) liveScope(ctx context.Context, req resource.Modify
 		return st.Runtime, true, nil
 	}
 	return st.Runtime, true, &view
+}
+
+// lockedBehindOurBack tells whether the host was locked at 3 by someone
+// else while the configuration still asks for the live value this resource
+// last applied; a plan that asks for a new live value is refused instead.
+func lockedBehindOurBack(prior *ptraceScopeResourceModel, want ptrace.Scope) bool {
+	return prior != nil && !prior.Scope.IsNull() && !prior.Scope.IsUnknown() &&
+		ptrace.Scope(prior.Scope.ValueInt64()) == want && prior.ApplyRuntime.ValueBool()
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/terraform-yama/terraform-provider-yama/internal/testhost"
+	"github.com/terraform-yama/terraform-provider-yama/internal/yama"
 )
 
 // A plan that sets 3 warns that it cannot be undone without a reboot; a
@@ -79,5 +80,41 @@ func TestAccPtraceScope_shadowWarning(t *testing.T) {
 	}
 	if out, code = w.run("apply", "-auto-approve"); code != 0 {
 		t.Fatalf("apply: exit %d\n%s", code, out)
+	}
+}
+
+// A host locked at 3 behind Terraform's back while the configuration
+// still asks for 1: the plan warns (it does not fail, or the refresh-plan
+// that Terraform runs before a destroy would fail too), the apply refuses
+// the live write without touching the drop-in, and destroy still works.
+// Asking for a new live value on a locked host stays a plan-time error
+// (TestAccPtraceScope_lockedAtThree).
+func TestAccPtraceScope_lockedOutOfBand(t *testing.T) {
+	h := startHost(t, testhost.Options{Scope: "2"})
+	w := newTFWorkdir(t, resourceConfig(h, `scope = 1`))
+	if out, code := w.run("apply", "-auto-approve"); code != 0 {
+		t.Fatalf("apply: exit %d\n%s", code, out)
+	}
+	setHostFile(t, h, testhost.YamaPath, "3\n")
+	warning := regexp.MustCompile(`Warning: ptrace_scope was locked at 3 outside Terraform on ` + regexp.QuoteMeta(h.Addr))
+
+	out, code := w.run("plan", "-detailed-exitcode")
+	if code != 2 || !warning.MatchString(out) || !strings.Contains(out, "runtime_scope   = 3 -> 1") {
+		t.Fatalf("plan after an out-of-band 3: exit %d, want 2, the drift warning and runtime_scope 3 -> 1:\n%s", code, out)
+	}
+	setHostFile(t, h, yama.DefaultFile, "kernel.yama.ptrace_scope = 0\n") // drift the drop-in too
+	out, code = w.run("apply", "-auto-approve")
+	if code == 0 || !regexp.MustCompile(`(?s)Error: ptrace_scope is locked at 3 on `+regexp.QuoteMeta(h.Addr)+`.*apply_runtime = false`).MatchString(out) {
+		t.Fatalf("apply on a locked host: exit %d, want the lock error:\n%s", code, out)
+	}
+	if got := hostFile(t, h, yama.DefaultFile); got != "kernel.yama.ptrace_scope = 0\n" {
+		t.Errorf("the refused apply changed the drop-in to %q", got)
+	}
+	out, code = w.run("destroy", "-auto-approve")
+	if code != 0 || !strings.Contains(out, "Live ptrace_scope stays 3 until reboot") {
+		t.Fatalf("destroy on a host locked out of band: exit %d, want 0 and the warning that the live value stays 3:\n%s", code, out)
+	}
+	if got := hostFile(t, h, testhost.YamaPath); got != "3\n" {
+		t.Errorf("live value after destroy = %q, want 3", got)
 	}
 }
