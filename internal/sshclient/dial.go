@@ -21,7 +21,7 @@ import (
 // channels through a bastion support no deadlines).
 func (p *Pool) dial(ctx context.Context, e *connEntry, r *resolved) (*liveConn, error) {
 	p.dials.Add(1)
-	check, err := newHostKeyCheck(r)
+	check, err := newHostKeyCheck(r, &p.knownHosts)
 	if err != nil {
 		return nil, r.hopErr(err)
 	}

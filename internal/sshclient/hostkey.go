@@ -39,9 +39,10 @@ type hostKeyCheck struct {
 	rejected  *HostKeyError
 }
 
-// newHostKeyCheck reads known_hosts (if that is the policy) fresh on every
-// dial so edits made between reconnects are honoured. It never writes it.
-func newHostKeyCheck(r *resolved) (*hostKeyCheck, error) {
+// newHostKeyCheck reads known_hosts (if that is the policy) through the
+// cache, which rereads a file that changed, so edits made between
+// reconnects are honoured. It never writes it.
+func newHostKeyCheck(r *resolved, known *knownHostsCache) (*hostKeyCheck, error) {
 	c := &hostKeyCheck{}
 	var verify func(hostname string, remote net.Addr, key ssh.PublicKey) *HostKeyError
 
@@ -99,7 +100,7 @@ func newHostKeyCheck(r *resolved) (*hostKeyCheck, error) {
 	case r.InsecureIgnoreHostKey:
 		verify = func(string, net.Addr, ssh.PublicKey) *HostKeyError { return nil }
 	default:
-		db, err := knownhosts.NewDB(r.knownHosts)
+		db, err := known.load(r.knownHosts)
 		if errors.Is(err, fs.ErrNotExist) {
 			// Still complete the key exchange so the error can show the
 			// presented key for the user to verify and pin.

@@ -54,6 +54,8 @@ type Pool struct {
 	conns   map[string]*connEntry
 	signers map[[32]byte]ssh.Signer // parsed private keys, see parseKey
 
+	knownHosts knownHostsCache
+
 	dials, forwards, handshakes, sessions, reconnects atomic.Int64
 }
 
