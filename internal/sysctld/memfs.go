@@ -59,11 +59,15 @@ func ParseKind(s string) (Kind, error) {
 }
 
 // Entry is one node of a MemFS.
+//
+// The JSON form (the provider keeps a host's entries in Terraform state)
+// leaves out empty fields: Terraform rewrites the whole state after each
+// resource it applies, so every byte is paid for once per host per host.
 type Entry struct {
-	Path   string // host path; a leading "/" is optional ("/etc/sysctl.conf" == "etc/sysctl.conf")
-	Kind   Kind
-	Target string // KindSymlink: the link text as readlink(2) returns it, relative or absolute
-	Data   []byte // KindRegular: the content
+	Path   string `json:"path"`             // host path; a leading "/" is optional ("/etc/sysctl.conf" == "etc/sysctl.conf")
+	Kind   Kind   `json:"kind,omitempty"`   // zero: KindRegular
+	Target string `json:"target,omitempty"` // KindSymlink: the link text as readlink(2) returns it, relative or absolute
+	Data   []byte `json:"data,omitempty"`   // KindRegular: the content
 }
 
 // MemFS is an in-memory host tree of files, directories and symlinks. It

@@ -97,6 +97,9 @@ var readScript = readHeader + recordFuncs + "snapshot\n"
 // process per file costs nothing that matters.
 var applyScript = readHeader + `IFS= read -r V || exit 90
 ` + recordFuncs + `
+# readval sets cur to the first line of a file with the shell builtin (no
+# process); a last line without newline still counts.
+readval() { cur=; IFS= read -r cur <"$1" || [ -n "$cur" ]; }
 # precheck refuses, before anything is written, a live value the kernel
 # would refuse: no Yama at all, or a value locked at 3.
 precheck() {
@@ -106,7 +109,7 @@ precheck() {
 		echo "yama-step runtime /proc/sys/kernel/yama/ptrace_scope" >&2
 		echo "yama-error absent" >&2; return 5
 	fi
-	cur=$(cat -- "$y") || return 6
+	readval "$y" || return 6
 	if [ "$cur" = 3 ] && [ "$V" != 3 ]; then
 		echo "yama-step runtime /proc/sys/kernel/yama/ptrace_scope" >&2
 		echo "yama-error locked" >&2; return 7
@@ -144,7 +147,7 @@ set_runtime() {
 	echo "yama-step runtime /proc/sys/kernel/yama/ptrace_scope" >&2
 	y=$R/proc/sys/kernel/yama/ptrace_scope
 	[ -e "$y" ] || { echo "yama-error absent" >&2; return 5; }
-	[ "$(cat -- "$y")" = "$V" ] && return 0
+	readval "$y" && [ "$cur" = "$V" ] && return 0
 	printf "%s\n" "$V" | tee -- "$y" >/dev/null || return 6
 }
 rc=0
