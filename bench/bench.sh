@@ -23,9 +23,9 @@ sizes=("${@:-10 50 200}")
 read -r -a sizes <<<"${sizes[*]}"
 runs=${RUNS:-3}
 tf=$(scripts/deps.sh)
-if ! command -v ansible-playbook >/dev/null || ! command -v bc >/dev/null; then
-	echo "bench: installing ansible (Debian package)" >&2
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ansible bc >/dev/null
+if ! command -v ansible-playbook >/dev/null || ! command -v bc >/dev/null || [ ! -x /usr/bin/time ]; then
+	echo "bench: installing ansible, bc, time (Debian packages)" >&2
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ansible bc time >/dev/null
 fi
 ulimit -n "$(ulimit -Hn)"
 
@@ -64,6 +64,26 @@ timed() {
 }
 # Counters summed over every host's sshd log.
 count() { cat "$sbx"/hosts/*/fs/run/testhost/sshd.log 2>/dev/null | grep -c "$1" || true; }
+# sshd_cpu: CPU seconds used so far by the hosts' sshd listeners and every
+# process they spawned and reaped (logins, shells, the scripts' tools).
+sshd_cpu() {
+	local tot=0 p a f
+	for p in $(pgrep -f "sshd -D -f /run/testhost/sshd_config" || true); do
+		read -r a <"/proc/$p/stat" 2>/dev/null || continue
+		read -r -a f <<<"${a##*) }"
+		tot=$((tot + f[11] + f[12] + f[13] + f[14]))
+	done
+	echo "$tot / $(getconf CLK_TCK)" | bc -l
+}
+# cpu_split CMD...: runs CMD (a changing terraform apply) and records the
+# CPU seconds of terraform with its provider processes, and of the hosts.
+cpu_split() {
+	local s0
+	s0=$(sshd_cpu)
+	/usr/bin/time -f "%U %S" -o "$work/time" "$@" >>"$log" 2>&1
+	R[$n,cpu_tf]=$(awk '{printf "%.1f", $1 + $2}' "$work/time")
+	R[$n,cpu_sshd]=$(printf '%.1f' "$(echo "$(sshd_cpu) - $s0" | bc -l)")
+}
 # peak_rss_start / peak_rss_stop: sample the provider's VmHWM (peak RSS).
 peak_rss_start() {
 	: >"$work/rss"
@@ -141,8 +161,9 @@ for n in "${sizes[@]}"; do
 		check+=("$(timed ans --check -e scope=$scope)")
 		aapply+=("$(timed ans -e scope=$scope)")
 		aapplync+=("$(timed ans -e scope=$scope)")
-		# Leave the hosts where terraform's state says they are.
-		timed tfr apply -auto-approve -var scope=$scope >/dev/null
+		# Leave the hosts where terraform's state says they are; measure
+		# where the CPU of this changing apply goes.
+		cpu_split tfr apply -auto-approve -var scope=$scope
 	done
 	R[$n,rss]=$(peak_rss_stop)
 	R[$n,floor]=$(printf '%s\n' "${floor[@]}" | median)
@@ -172,6 +193,15 @@ for n in "${sizes[@]}"; do
 		"${R[$n,rss]} MB" \
 		"$(ratio "${R[$n,plan_logins]}" "$n") / $(ratio "${R[$n,plan_sessions]}" "$n")" \
 		"$(ratio "${R[$n,apply_logins]}" "$n") / $(ratio "${R[$n,apply_sessions]}" "$n")"
+done
+echo
+echo
+echo "CPU seconds of one changing terraform apply (last run), $(nproc) cores:"
+echo
+echo "| N     | terraform + provider | hosts (sshd, shells, tools) |"
+echo "|-------|----------------------|-----------------------------|"
+for n in "${sizes[@]}"; do
+	printf '| %-5s | %-20s | %-27s |\n' "$n" "${R[$n,cpu_tf]}" "${R[$n,cpu_sshd]}"
 done
 echo
 echo "ssh/host: SSH logins / exec sessions per host for one terraform command, from the hosts' sshd logs."
