@@ -75,12 +75,14 @@ sshd_cpu() {
 	done
 	echo "$tot / $(getconf CLK_TCK)" | bc -l
 }
-# cpu_split CMD...: runs CMD (a changing terraform apply) and records the
-# CPU seconds of terraform with its provider processes, and of the hosts.
+# cpu_split ARGS...: runs terraform ARGS (a changing apply) like tfr and
+# records the CPU seconds of terraform with its provider processes, and of
+# the hosts.
 cpu_split() {
 	local s0
 	s0=$(sshd_cpu)
-	/usr/bin/time -f "%U %S" -o "$work/time" "$@" >>"$log" 2>&1
+	(cd "$tfd" && /usr/bin/time -f "%U %S" -o "$work/time" "$tf" "$@" -input=false -no-color -parallelism=10) >>"$log" 2>&1 ||
+		{ echo "bench: failed: terraform $*" >&2; tail -n 30 "$log" >&2; exit 1; }
 	R[$n,cpu_tf]=$(awk '{printf "%.1f", $1 + $2}' "$work/time")
 	R[$n,cpu_sshd]=$(printf '%.1f' "$(echo "$(sshd_cpu) - $s0" | bc -l)")
 }
@@ -163,7 +165,7 @@ for n in "${sizes[@]}"; do
 		aapplync+=("$(timed ans -e scope=$scope)")
 		# Leave the hosts where terraform's state says they are; measure
 		# where the CPU of this changing apply goes.
-		cpu_split tfr apply -auto-approve -var scope=$scope
+		cpu_split apply -auto-approve -var scope=$scope
 	done
 	R[$n,rss]=$(peak_rss_stop)
 	R[$n,floor]=$(printf '%s\n' "${floor[@]}" | median)

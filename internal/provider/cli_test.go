@@ -63,11 +63,11 @@ func newTFWorkdir(t *testing.T, config string) *tfWorkdir {
 	rc := filepath.Join(dir, "terraformrc")
 	writeTemp(t, dir, "terraformrc", fmt.Sprintf(`provider_installation {
   dev_overrides {
-    "registry.terraform.io/terraform-yama/yama" = %q
+    "%s/terraform-yama/yama" = %q
   }
   direct {}
 }
-`, bin))
+`, providerHost(), bin))
 	writeTemp(t, dir, "main.tf", `terraform {
   required_providers {
     yama = { source = "terraform-yama/yama" }
@@ -95,6 +95,16 @@ func (w *tfWorkdir) run(args ...string) (string, int) {
 		w.t.Fatal(err)
 	}
 	return out.String(), 0
+}
+
+// providerHost is the registry host that "terraform-yama/yama" means to
+// the CLI under test: registry.opentofu.org for OpenTofu, which
+// terraform-plugin-testing learns from the same variable.
+func providerHost() string {
+	if h := os.Getenv("TF_ACC_PROVIDER_HOST"); h != "" {
+		return h
+	}
+	return "registry.terraform.io"
 }
 
 func terraformPath(t *testing.T) string {

@@ -62,7 +62,7 @@ func TestCommandShapes(t *testing.T) {
 		{"plain", base, false, "sh -c 'whoami'", "alice\n"},
 		{"privileged without sudo", base, true, "sh -c 'whoami'", "alice\n"},
 		{"sudo config, unprivileged script", sudo, false, "sh -c 'whoami'", "alice\n"},
-		{"sudo -n", sudo, true, "sudo -n -- sh -c 'whoami'", "root\n"},
+		{"sudo -n", sudo, true, "sudo -n -- sh -c 'echo yama-sudo-ready >&2; whoami'", "root\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

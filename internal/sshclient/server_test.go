@@ -42,6 +42,7 @@ type fakeServer struct {
 	// Fake sudo behaviour.
 	sudoPassword string // "" => NOPASSWD
 	sudoDenied   bool   // user is not in sudoers
+	sudoRefusal  string // sudo -n refuses with this text (a translated sudo), status 1
 	sudoHang     bool   // sudo never prints anything
 	splitPrompt  bool   // write the prompt in two chunks
 
@@ -337,6 +338,9 @@ func (s *fakeServer) fakeShell(e *execEnv, cmd string) int {
 
 	case strings.HasPrefix(cmd, "sudo -n -- sh -c '") && strings.HasSuffix(cmd, "'"):
 		switch {
+		case s.sudoRefusal != "":
+			fmt.Fprint(stderr, s.sudoRefusal)
+			return 1
 		case s.sudoDenied:
 			fmt.Fprintf(stderr, "sudo: %s is not in the sudoers file.  This incident will be reported.\n", e.user)
 			return 1
@@ -344,8 +348,14 @@ func (s *fakeServer) fakeShell(e *execEnv, cmd string) int {
 			fmt.Fprint(stderr, "sudo: a password is required\n")
 			return 1
 		}
+		script, ok := strings.CutPrefix(strings.TrimSuffix(strings.TrimPrefix(cmd, "sudo -n -- sh -c '"), "'"), "echo yama-sudo-ready >&2; ")
+		if !ok {
+			fmt.Fprint(stderr, "fake: missing ready marker\n")
+			return 2
+		}
+		io.WriteString(stderr, "yama-sudo-ready\n")
 		e.root = true
-		return s.fakeScript(e, strings.TrimSuffix(strings.TrimPrefix(cmd, "sudo -n -- sh -c '"), "'"))
+		return s.fakeScript(e, script)
 
 	case strings.HasPrefix(cmd, "sudo -S -p '"):
 		rest := strings.TrimPrefix(cmd, "sudo -S -p '")
@@ -426,6 +436,10 @@ func (s *fakeServer) fakeScript(e *execEnv, script string) int {
 	case script == "drop":
 		e.conn.Close() // connection lost mid-command
 		return 0
+	case script == "sudo-like failure":
+		// A script of ours failing with a message that looks like sudo's.
+		io.WriteString(stderr, "sudo: a password is required\n")
+		return 1
 	case strings.HasPrefix(script, "exit "):
 		n, _ := strconv.Atoi(strings.TrimPrefix(script, "exit "))
 		io.WriteString(stderr, "failing on purpose\n")

@@ -15,7 +15,8 @@ import (
 )
 
 // sudoReady is echoed by the shell sudo starts; seeing it proves sudo
-// accepted us and that stdin now belongs to the script.
+// accepted us and that stdin now belongs to the script. Its absence after
+// a failed run means sudo refused, whatever language sudo said it in.
 const sudoReady = "yama-sudo-ready"
 
 // sudoRun is the sudo state for one Run.
@@ -40,7 +41,7 @@ func newSudoRun(password string) *sudoRun {
 // to sudo on stdin, and only after sudo printed our prompt.
 func (s *sudoRun) command(script string) string {
 	if s.password == "" {
-		return "sudo -n -- sh -c '" + script + "'"
+		return "sudo -n -- sh -c 'echo " + sudoReady + " >&2; " + script + "'"
 	}
 	return "sudo -S -p '" + string(s.prompt) + "' -- sh -c 'echo " + sudoReady + " >&2; " + script + "'"
 }
@@ -50,9 +51,9 @@ func (s *sudoRun) command(script string) string {
 func (s *sudoRun) clean(stderr []byte, ready bool) []byte {
 	if s.prompt != nil {
 		stderr = bytes.ReplaceAll(stderr, s.prompt, nil)
-		if ready {
-			stderr = bytes.Replace(stderr, s.ready, nil, 1)
-		}
+	}
+	if ready {
+		stderr = bytes.Replace(stderr, s.ready, nil, 1)
 	}
 	// Short passwords would mangle ordinary output and are unlikely to be
 	// echoed verbatim anyway; sudo -S itself never echoes.
@@ -65,11 +66,8 @@ func (s *sudoRun) clean(stderr []byte, ready bool) []byte {
 // classifyFailure decides whether a failed run was sudo refusing rather
 // than the script failing. nil means "the script failed".
 func (s *sudoRun) classifyFailure(status int, stderr []byte, ready bool) error {
-	if s.password != "" && ready {
+	if ready {
 		return nil // sudo started the script; the failure is the script's
-	}
-	if s.password == "" && status != 1 && status != 127 {
-		return nil // sudo reports its own refusals with status 1 (127: no sudo)
 	}
 	var lines []string
 	for _, l := range strings.Split(string(stderr), "\n") {
@@ -93,15 +91,13 @@ func (s *sudoRun) classifyFailure(status int, stderr []byte, ready bool) error {
 		strings.Contains(low, "not found"):
 		return fmt.Errorf("%w: %s", ErrSudoRefused, msg)
 	}
-	if s.password != "" {
-		// With -S the shell's ready marker is the first thing after sudo:
-		// exiting without it means sudo itself failed.
-		if msg == "" {
-			msg = fmt.Sprintf("sudo exited with status %d before starting the script", status)
-		}
-		return fmt.Errorf("%w: %s", ErrSudoRefused, msg)
+	// The shell's ready marker is the first thing after sudo: exiting
+	// without it means sudo itself failed (e.g. a refusal in a language
+	// the cases above do not know, or a sudo that died).
+	if msg == "" {
+		msg = fmt.Sprintf("sudo exited with status %d before starting the script", status)
 	}
-	return nil
+	return fmt.Errorf("%w: %s", ErrSudoRefused, msg)
 }
 
 type sudoEvent int
@@ -125,7 +121,7 @@ type stderrWatcher struct {
 
 func newStderrWatcher(s *sudoRun) *stderrWatcher {
 	w := &stderrWatcher{events: make(chan sudoEvent, 3)}
-	if s != nil && s.prompt != nil {
+	if s != nil {
 		w.sudo = s
 	}
 	return w
@@ -140,7 +136,10 @@ func (w *stderrWatcher) Write(p []byte) (int, error) {
 	// therefore never exceeded and sends never block.
 	for w.sudo != nil && !w.ready && w.prompts < 2 {
 		data := w.buf.Bytes()[w.scanFrom:]
-		i := bytes.Index(data, w.sudo.prompt)
+		i := -1 // sudo -n: no prompt to look for
+		if w.sudo.prompt != nil {
+			i = bytes.Index(data, w.sudo.prompt)
+		}
 		j := bytes.Index(data, w.sudo.ready)
 		switch {
 		case i >= 0 && (j < 0 || i < j):

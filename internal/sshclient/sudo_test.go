@@ -16,6 +16,10 @@ func TestSudoNonInteractiveRefused(t *testing.T) {
 	}{
 		{"password required", func(s *fakeServer) { s.sudoPassword = "x" }, "a password is required"},
 		{"not in sudoers", func(s *fakeServer) { s.sudoDenied = true }, "not in the sudoers file"},
+		// Recognised by the missing start marker, not by the words: a host
+		// whose sudo speaks German (LANG=de_DE.UTF-8 in its environment).
+		{"refusal in another language", func(s *fakeServer) { s.sudoRefusal = "sudo: Ein Passwort ist notwendig\n" }, "Ein Passwort ist notwendig"},
+		{"refusal without a message", func(s *fakeServer) { s.sudoRefusal = "\n" }, "sudo exited with status 1 before starting the script"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			s, key := keyedServer(t, tt.opt)
@@ -107,4 +111,20 @@ func errString(err error) string {
 		return ""
 	}
 	return err.Error()
+}
+
+// Once sudo started the script, a failure is the script's, even when its
+// message looks like one of sudo's refusals.
+func TestSudoScriptFailureIsNotARefusal(t *testing.T) {
+	s, key := keyedServer(t)
+	cfg := testConfig(t, s, key)
+	cfg.Sudo = true
+	_, stderr, err := run(t, mustHost(t, newTestPool(t), cfg), "sudo-like failure", nil, true)
+	var exit *ExitError
+	if errors.Is(err, ErrSudoRefused) || !errors.As(err, &exit) || exit.Status != 1 {
+		t.Fatalf("err = %v, want the script's exit status 1", err)
+	}
+	if strings.Contains(stderr, sudoReady) || !strings.Contains(stderr, "a password is required") {
+		t.Errorf("stderr = %q: want the script's message without the start marker", stderr)
+	}
 }
