@@ -163,6 +163,10 @@ for n in "${sizes[@]}"; do
 		check+=("$(timed ans --check -e scope=$scope)")
 		aapply+=("$(timed ans -e scope=$scope)")
 		aapplync+=("$(timed ans -e scope=$scope)")
+		# Ansible keeps its SSH connections 60 s (ControlPersist); end them
+		# now, or their sessions' CPU would be counted for terraform's apply.
+		pkill -f "/.ansible/cp/" || true
+		sleep 1
 		# Leave the hosts where terraform's state says they are; measure
 		# where the CPU of this changing apply goes.
 		cpu_split apply -auto-approve -var scope=$scope
