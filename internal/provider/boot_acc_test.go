@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -231,8 +232,15 @@ func sysctlTree(t *testing.T, h *testhost.Host) string {
 	var b strings.Builder
 	for _, d := range append([]string{"/etc/sysctl.conf"}, yama.ConfigDirs[:4]...) {
 		root := h.Path(d)
-		_ = filepath.WalkDir(root, func(p string, e fs.DirEntry, err error) error {
-			if err != nil || e.IsDir() {
+		err := filepath.WalkDir(root, func(p string, e fs.DirEntry, err error) error {
+			if errors.Is(err, fs.ErrNotExist) {
+				// A directory (or /etc/sysctl.conf) this layout does not have.
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			if e.IsDir() {
 				return nil
 			}
 			rel := d + strings.TrimPrefix(p, root)
@@ -245,6 +253,9 @@ func sysctlTree(t *testing.T, h *testhost.Host) string {
 			fmt.Fprintf(&b, "%s: %q\n", rel, data)
 			return nil
 		})
+		if err != nil {
+			t.Errorf("listing %s: %v", d, err)
+		}
 	}
 	return b.String()
 }

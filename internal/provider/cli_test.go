@@ -27,7 +27,9 @@ var (
 func providerBinaryDir(t *testing.T) string {
 	t.Helper()
 	buildOnce.Do(func() {
-		providerDir, buildErr = os.MkdirTemp("", "yama-provider-")
+		// One binary serves every test of this run, so the directory must
+		// outlive the test that happens to build it.
+		providerDir, buildErr = os.MkdirTemp("", "yama-provider-") //nolint:usetesting // shared via buildOnce by all tests; t.TempDir would vanish when the first caller ends
 		if buildErr != nil {
 			return
 		}

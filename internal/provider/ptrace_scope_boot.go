@@ -46,32 +46,32 @@ type privateSetter interface {
 	SetKey(ctx context.Context, key string, value []byte) diag.Diagnostics
 }
 
-// observeBoot records the host's actual boot-time story in m, keeps the
-// view in private state, and returns it (nil when it cannot be known).
-func observeBoot(ctx context.Context, m *ptraceScopeResourceModel, st *yama.State, priv privateSetter, diags *diag.Diagnostics) *yama.BootView {
+// observeBoot records the host's actual boot-time story in m and keeps the
+// view in private state.
+func observeBoot(ctx context.Context, m *ptraceScopeResourceModel, st *yama.State, priv privateSetter, diags *diag.Diagnostics) {
 	view, err := st.BootView()
 	if errors.Is(err, yama.ErrTooLarge) {
 		diags.Append(hostDiagnostic(m.Host.ValueString(), err))
-		return nil
+		return
 	}
 	if err != nil {
 		m.setBoot(nil)
 		m.RebootRequired = types.BoolNull()
 		diags.Append(bootUnknownWarning(m.Host.ValueString(), err))
-		return nil
+		return
 	}
 	raw, _ := json.Marshal(view)
 	diags.Append(priv.SetKey(ctx, bootViewKey, raw)...)
 	mode, err := view.BootMode(m.BootMode.ValueString())
 	if err != nil {
 		diags.AddError("Invalid boot_mode", err.Error())
-		return nil
+		return
 	}
 	b, err := view.Predict(mode, m.bootOverlay(), m.managedPath())
 	if err != nil {
 		m.setBoot(nil)
 		diags.Append(bootUnknownWarning(m.Host.ValueString(), err))
-		return &view
+		return
 	}
 	m.setBoot(&b)
 	m.RebootRequired = types.BoolValue(rebootRequired(m.Persist.ValueBool(), st.Available, st.Runtime, &b))
@@ -84,7 +84,6 @@ func observeBoot(ctx context.Context, m *ptraceScopeResourceModel, st *yama.Stat
 		}
 	}
 	m.OverrideFiles = types.MapValueMust(types.StringType, held)
-	return &view
 }
 
 // rebootRequired: the value the host will boot with differs from the live

@@ -217,7 +217,10 @@ func (r *ptraceScopeResource) Update(ctx context.Context, req resource.UpdateReq
 	// what it already holds, so a host changed since the plan (a saved
 	// plan, -refresh=false) still ends up right, in one command.
 	plan.ID = types.StringValue(t.host.Name())
-	r.converge(t, &plan, &prior, &resp.State, resp.Private, &resp.Diagnostics)
+	// converge reports any failure as diagnostics and records what the
+	// host holds; unlike Create, an update is not rolled back, so its
+	// results are not needed here.
+	_, _ = r.converge(t, &plan, &prior, &resp.State, resp.Private, &resp.Diagnostics)
 }
 
 func (r *ptraceScopeResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {

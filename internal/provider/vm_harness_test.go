@@ -108,15 +108,11 @@ type vmGuest struct {
 // stays clean) and waits until root can log in over SSH.
 func startGuest(t *testing.T, img string, tm *vmTimings) *vmGuest {
 	t.Helper()
-	dir, err := os.MkdirTemp("", "yama-vm-")
-	if err != nil {
-		t.Fatal(err)
-	}
+	// Registered before g.stop below, so cleanup stops qemu (and the ssh
+	// masters whose sockets live here) before the directory is removed.
+	dir := t.TempDir()
 	g := &vmGuest{img: img, dir: dir, key: filepath.Join(img, "id_ed25519"), knownHosts: filepath.Join(img, "known_hosts")}
-	t.Cleanup(func() {
-		g.stop(t)
-		_ = os.RemoveAll(dir)
-	})
+	t.Cleanup(func() { g.stop(t) })
 	overlay := filepath.Join(dir, "overlay.qcow2")
 	if out, err := exec.Command("qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw",
 		"-b", filepath.Join(img, "disk.img"), overlay).CombinedOutput(); err != nil {

@@ -39,7 +39,8 @@ func (a *authSetup) close() {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.agentConn != nil {
-		a.agentConn.Close()
+		// Best effort: the agent was only needed for the handshake.
+		_ = a.agentConn.Close()
 		a.agentConn = nil
 	}
 }

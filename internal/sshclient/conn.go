@@ -104,7 +104,7 @@ func (e *connEntry) dial(ctx context.Context, r *resolved, call *dialCall) {
 	e.mu.Lock()
 	e.inflight = nil
 	if err == nil && e.pool.closed.Load() {
-		c.client.Close()
+		_ = c.client.Close() // the pool closed meanwhile; ErrPoolClosed is the error to report
 		c, err = nil, &Error{Host: e.addr, Op: "connect", Err: ErrPoolClosed}
 	}
 	if err == nil {
@@ -129,7 +129,7 @@ func (e *connEntry) drop(ctx context.Context, c *liveConn, reason string) {
 		e.cur = nil
 	}
 	e.mu.Unlock()
-	c.client.Close()
+	_ = c.client.Close() // the connection is being discarded; reason says why
 	e.pool.log(ctx, "ssh connection dropped", map[string]any{"host": e.addr, "reason": reason})
 }
 

@@ -45,7 +45,7 @@ func (p *Pool) dial(ctx context.Context, e *connEntry, r *resolved) (*liveConn, 
 	var timedOut atomic.Bool
 	timer := time.AfterFunc(r.Timeout, func() {
 		timedOut.Store(true)
-		nc.Close()
+		_ = nc.Close() // aborts the handshake, which then reports the timeout
 	})
 	cc, chans, reqs, err := ssh.NewClientConn(nc, r.addr, &ssh.ClientConfig{
 		User:              r.User,
@@ -56,11 +56,11 @@ func (p *Pool) dial(ctx context.Context, e *connEntry, r *resolved) (*liveConn, 
 	})
 	if !timer.Stop() && err == nil {
 		// The timer fired as the handshake completed: the transport is gone.
-		cc.Close()
+		_ = cc.Close()
 		err = os.ErrDeadlineExceeded
 	}
 	if err != nil {
-		nc.Close()
+		_ = nc.Close() // best effort: the handshake error is what matters
 		return nil, classifyHandshake(r, check, auth, err, timedOut.Load())
 	}
 	p.handshakes.Add(1)
@@ -76,7 +76,9 @@ func (p *Pool) dial(ctx context.Context, e *connEntry, r *resolved) (*liveConn, 
 
 	c := &liveConn{client: ssh.NewClient(cc, chans, reqs), done: make(chan struct{})}
 	go func() {
-		c.client.Wait()
+		// Wait returns when the connection ends, for whatever reason; done
+		// only signals that it has.
+		_ = c.client.Wait()
 		close(c.done)
 	}()
 	return c, nil

@@ -58,10 +58,10 @@ type ExitError struct {
 }
 
 func (e *ExitError) Error() string {
-	const max = 512
+	const maxStderr = 512
 	s := e.Stderr
-	if len(s) > max {
-		s = s[:max] + "..."
+	if len(s) > maxStderr {
+		s = s[:maxStderr] + "..."
 	}
 	if s == "" {
 		return fmt.Sprintf("remote command exited with status %d", e.Status)

@@ -84,7 +84,11 @@ func newHostKeyCheck(r *resolved, known *knownHostsCache) (*hostKeyCheck, error)
 		verify = func(hostname string, remote net.Addr, key ssh.PublicKey) *HostKeyError {
 			cause := hostCertProblem(key, hostname, r.now())
 			if cause == nil {
-				if cert := key.(*ssh.Certificate); !checker.IsHostAuthority(cert.SignatureKey, hostname) {
+				// hostCertProblem accepts nothing but a certificate, so !ok
+				// cannot happen; refuse rather than trust if it ever does.
+				if cert, ok := key.(*ssh.Certificate); !ok {
+					cause = fmt.Errorf("internal error: accepted a plain %s key as a host certificate", key.Type())
+				} else if !checker.IsHostAuthority(cert.SignatureKey, hostname) {
 					cause = fmt.Errorf("the certificate is signed by CA %s, not by the pinned one", ssh.FingerprintSHA256(cert.SignatureKey))
 				} else if err := checker.CheckHostKey(hostname, remote, key); err != nil {
 					cause = err // e.g. a bad signature or an unknown critical option

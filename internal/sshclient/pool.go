@@ -108,7 +108,7 @@ func (p *Pool) entry(r *resolved, via *connEntry) *connEntry {
 func (p *Pool) parseKey(pemText, passphrase string) (ssh.Signer, error) {
 	h := sha256.New()
 	h.Write(p.salt)
-	fmt.Fprintf(h, "%d:%s%d:%s", len(pemText), pemText, len(passphrase), passphrase)
+	_, _ = fmt.Fprintf(h, "%d:%s%d:%s", len(pemText), pemText, len(passphrase), passphrase) // a hash.Hash never returns a write error
 	var id [32]byte
 	h.Sum(id[:0])
 	p.mu.Lock()
@@ -143,7 +143,9 @@ func (p *Pool) Close() error {
 		e.cur = nil
 		e.mu.Unlock()
 		if c != nil {
-			c.client.Close()
+			// Best effort: the pool is going away, and a connection that
+			// fails to close cleanly is gone all the same.
+			_ = c.client.Close()
 		}
 	}
 	return nil

@@ -59,7 +59,9 @@ func (h *Host) Run(ctx context.Context, script string, stdin []byte, privileged 
 }
 
 func (h *Host) runSession(ctx context.Context, c *liveConn, sess *ssh.Session, cmd string, stdin []byte, sudo *sudoRun) ([]byte, []byte, error) {
-	defer sess.Close()
+	// The session's outcome comes from Wait; Close after it typically
+	// reports io.EOF (the channel is already closed), which means nothing.
+	defer func() { _ = sess.Close() }()
 	var out bytes.Buffer
 	errw := newStderrWatcher(sudo)
 	sess.Stdout = &out
@@ -128,14 +130,16 @@ func (h *Host) finish(c *liveConn, stdout []byte, errw *stderrWatcher, sudo *sud
 
 func writeStdin(w io.WriteCloser, data []byte) {
 	if len(data) > 0 {
-		w.Write(data) // fails only if the session ended; Wait reports that
+		_, _ = w.Write(data) // fails only if the session ended; Wait reports that
 	}
-	w.Close() // EOF, so scripts reading stdin terminate
+	_ = w.Close() // EOF, so scripts reading stdin terminate; a failure means the session ended, as above
 }
 
 // abort stops a remote command on cancellation. SIGKILL needs OpenSSH >= 7.9;
 // closing the channel is the fallback (the command then gets SIGPIPE/EOF).
 func abort(sess *ssh.Session) {
-	sess.Signal(ssh.SIGKILL)
-	sess.Close()
+	// Both are best effort: the caller reports the cancellation, and a
+	// server that rejects the signal still loses the channel.
+	_ = sess.Signal(ssh.SIGKILL)
+	_ = sess.Close()
 }

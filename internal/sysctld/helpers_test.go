@@ -108,7 +108,7 @@ func dump(r Result) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s key=%s set=%v value=%q source=%s\n", r.Mode, r.Key, r.Set, r.Value, at(r.Source))
 	for _, s := range r.Applied {
-		fmt.Fprintf(&b, "  step %s via=%q %s=%q -> %s (now %q) %s\n", at(s.Assignment), s.Via, s.Key, s.Assignment.Value, s.Outcome, s.Effective, s.Reason)
+		fmt.Fprintf(&b, "  step %s via=%q %s=%q -> %s (now %q) %s\n", at(s.Assignment), s.Via, s.Key, s.Value, s.Outcome, s.Effective, s.Reason)
 	}
 	for _, m := range r.Masked {
 		fmt.Fprintf(&b, "  masked %s by=%q target=%q: %s\n", m.Path, m.By, m.Target, m.Reason)

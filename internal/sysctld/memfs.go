@@ -166,7 +166,7 @@ func (m *MemFS) find(op, name string, follow bool) (*Entry, error) {
 	if !fs.ValidPath(name) {
 		return nil, &fs.PathError{Op: op, Path: name, Err: fs.ErrInvalid}
 	}
-	real, err := realPath(m, name, follow)
+	resolvedPath, err := realPath(m, name, follow)
 	if err != nil {
 		var pe *fs.PathError
 		if errors.As(err, &pe) {
@@ -175,7 +175,7 @@ func (m *MemFS) find(op, name string, follow bool) (*Entry, error) {
 		}
 		return nil, &fs.PathError{Op: op, Path: name, Err: err}
 	}
-	e, err := m.raw(op, real)
+	e, err := m.raw(op, resolvedPath)
 	if err != nil {
 		return nil, &fs.PathError{Op: op, Path: name, Err: fs.ErrNotExist}
 	}

@@ -71,7 +71,7 @@ func Parse(name string, data []byte) ([]Assignment, []error) {
 		}
 		bad := func(reason string) { errs = append(errs, &LineError{name, n, text, reason}) }
 		a := Assignment{File: name, Line: n}
-		rawKey := text
+		var rawKey string
 		if eq := strings.IndexByte(text, '='); eq >= 0 {
 			rawKey = text[:eq]
 			a.Value = strings.Trim(text[eq+1:], blanks)

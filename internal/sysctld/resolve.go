@@ -279,7 +279,7 @@ func (r *resolver) open(entry, name string) (confFile, *Masked, error) {
 		}
 		return confFile{}, m, nil
 	}
-	real, err := realPath(r.look, name, true)
+	resolvedPath, err := realPath(r.look, name, true)
 	switch {
 	case errors.Is(err, ErrLinkLoop):
 		return mask(MaskLinkLoop)
@@ -287,10 +287,10 @@ func (r *resolver) open(entry, name string) (confFile, *Masked, error) {
 		return mask(MaskDangling)
 	case err != nil:
 		return confFile{}, nil, fmt.Errorf("sysctld: %s: %w", entry, err)
-	case real == "dev/null":
+	case resolvedPath == "dev/null":
 		return mask(MaskDevNull)
 	}
-	mode, err := r.look.lstat(real)
+	mode, err := r.look.lstat(resolvedPath)
 	if err != nil {
 		return confFile{}, nil, fmt.Errorf("sysctld: %s: %w", entry, err)
 	}
@@ -299,14 +299,14 @@ func (r *resolver) open(entry, name string) (confFile, *Masked, error) {
 		// nothing useful (EISDIR, or no data).
 		return mask(MaskNotRegular)
 	}
-	data, err := fs.ReadFile(r.fsys, real)
+	data, err := fs.ReadFile(r.fsys, resolvedPath)
 	if err != nil {
 		return confFile{}, nil, fmt.Errorf("sysctld: read %s: %w", entry, err)
 	}
 	if len(data) == 0 {
 		return mask(MaskEmpty)
 	}
-	return confFile{path: entry, real: real, data: data}, nil, nil
+	return confFile{path: entry, real: resolvedPath, data: data}, nil, nil
 }
 
 // assignments parses a file once per real path and labels its lines with

@@ -89,7 +89,7 @@ func statFields(stat []byte) (state byte, ppid int) {
 // Options.SysctlDSize until the kernel answers ENOSPC, with a file whose
 // name no sysctl tool reads (.testhost-filler). Every later write in
 // /etc/sysctl.d then fails with "No space left on device".
-func (h *Host) FillSysctlD() error {
+func (h *Host) FillSysctlD() (err error) {
 	if h.opts.SysctlDSize <= 0 {
 		return errors.New("testhost: FillSysctlD needs Options.SysctlDSize")
 	}
@@ -97,7 +97,11 @@ func (h *Host) FillSysctlD() error {
 	if err != nil {
 		return err
 	}
-	defer f.Close()
+	defer func() {
+		if cerr := f.Close(); cerr != nil && err == nil {
+			err = cerr
+		}
+	}()
 	chunk := make([]byte, 4096)
 	for i := 0; i <= h.opts.SysctlDSize/len(chunk)+1; i++ {
 		if _, err := f.Write(chunk); err != nil {
@@ -171,7 +175,7 @@ func (h *Host) GateYamaWrites() (*WriteGate, error) {
 		return nil, fmt.Errorf("testhost: fanotify_init: %w", err)
 	}
 	if err := unix.FanotifyMark(fd, unix.FAN_MARK_ADD, unix.FAN_OPEN_PERM, unix.AT_FDCWD, h.Path(YamaPath)); err != nil {
-		unix.Close(fd)
+		_ = unix.Close(fd) // best effort: the fanotify_mark error is what matters
 		return nil, fmt.Errorf("testhost: fanotify_mark %s: %w", h.Path(YamaPath), err)
 	}
 	g := &WriteGate{f: os.NewFile(uintptr(fd), "fanotify"), held: make(chan struct{}), done: make(chan struct{})}
@@ -249,7 +253,7 @@ func (g *WriteGate) loop() {
 				continue // queue overflow: nothing to answer
 			}
 			if mask&unix.FAN_OPEN_PERM == 0 {
-				unix.Close(int(fd))
+				_ = unix.Close(int(fd)) // an event fd we need no answer for; closing cannot usefully fail
 				continue
 			}
 			g.decide(fd, pid)
@@ -282,7 +286,7 @@ func (g *WriteGate) respond(fd int32, answer uint32) {
 	binary.NativeEndian.PutUint32(r[0:4], uint32(fd))
 	binary.NativeEndian.PutUint32(r[4:8], answer)
 	_, _ = g.f.Write(r[:])
-	unix.Close(int(fd))
+	_ = unix.Close(int(fd)) // the event's fd is done with once answered
 }
 
 // openForWrite tells from the opener's blocked system call (pid is a

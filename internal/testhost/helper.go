@@ -54,7 +54,7 @@ func setupSandbox(s *spec) error {
 	if err != nil {
 		return err
 	}
-	defer syscall.Close(fd)
+	defer func() { _ = syscall.Close(fd) }() // an O_PATH fd: nothing to flush
 	root := fmt.Sprintf("/proc/self/fd/%d", fd)
 
 	if err := syscall.Sethostname([]byte(s.Hostname)); err != nil {
@@ -91,11 +91,11 @@ func setupSandbox(s *spec) error {
 		// placeholders, then move the whole tree into place (a recursive
 		// bind instead would leave every entry mounted twice).
 		own := root + d.Path
-		if err := bind(own, own, 0); err != nil {
+		if err := bind(own, own); err != nil {
 			return err
 		}
 		for _, name := range d.Keep {
-			if err := bind(d.Path+"/"+name, own+"/"+name, 0); err != nil {
+			if err := bind(d.Path+"/"+name, own+"/"+name); err != nil {
 				return err
 			}
 		}
@@ -118,7 +118,7 @@ func setupSandbox(s *spec) error {
 		}
 	}
 	if slices.Contains(s.SysctlD, "ro") {
-		if err := bind(sysctlD, sysctlD, 0); err != nil {
+		if err := bind(sysctlD, sysctlD); err != nil {
 			return err
 		}
 		if err := remount(sysctlD, true); err != nil {
@@ -139,13 +139,13 @@ func setupSandbox(s *spec) error {
 func procSys(root, yama string) error {
 	const k = "/proc/sys/kernel"
 	stage := root + "/.kstage"
-	if err := bind(k, stage, 0); err != nil {
+	if err := bind(k, stage); err != nil {
 		return err
 	}
 	if err := remount(stage, true); err != nil {
 		return err
 	}
-	if err := bind("/proc/sys", "/proc/sys", 0); err != nil {
+	if err := bind("/proc/sys", "/proc/sys"); err != nil {
 		return err
 	}
 	if err := remount("/proc/sys", true); err != nil {
@@ -171,7 +171,7 @@ func procSys(root, yama string) error {
 		if err != nil {
 			return err
 		}
-		if err := bind(stage+"/"+e.Name(), t, 0); err != nil {
+		if err := bind(stage+"/"+e.Name(), t); err != nil {
 			return err
 		}
 	}
@@ -179,7 +179,7 @@ func procSys(root, yama string) error {
 		if err := os.Mkdir(k+"/yama", 0o555); err != nil {
 			return err
 		}
-		if err := bind(root+yamaDir, k+"/yama", 0); err != nil {
+		if err := bind(root+yamaDir, k+"/yama"); err != nil {
 			return err
 		}
 		if yama == "ro" {
@@ -246,8 +246,8 @@ func sizedTmpfs(dir string, size int) error {
 	return nil
 }
 
-func bind(src, dst string, extra uintptr) error {
-	if err := syscall.Mount(src, dst, "", syscall.MS_BIND|extra, ""); err != nil {
+func bind(src, dst string) error {
+	if err := syscall.Mount(src, dst, "", syscall.MS_BIND, ""); err != nil {
 		return fmt.Errorf("bind %s on %s: %w", src, dst, err)
 	}
 	return nil

@@ -5,7 +5,9 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -296,7 +298,7 @@ func (l *layout) build(h *Host, o Options, e *Env) (string, error) {
 	for _, d := range l.dirs {
 		for name := range d.own {
 			p := d.path + "/" + name
-			if _, isFile := files[p]; !isFile && !(p == "/etc/sysctl.conf" && o.NoSysctlConf) {
+			if _, isFile := files[p]; !isFile && (p != "/etc/sysctl.conf" || !o.NoSysctlConf) {
 				if err := os.Mkdir(root+p, 0o755); err != nil {
 					return "", err
 				}
@@ -484,15 +486,19 @@ func mkdirLike(p string, fi os.FileInfo) error {
 	return os.Chmod(p, fi.Mode()&(os.ModePerm|os.ModeSticky|os.ModeSetgid))
 }
 
-// writeLike writes data to out with the mode and owner of the real file
-// real (shadow stays root:shadow 0640, sudoers 0440), 0644 root otherwise.
-func writeLike(out string, data []byte, real string) error {
+// writeLike writes data to out with the mode and owner of the real host's
+// file hostPath (shadow stays root:shadow 0640, sudoers 0440), 0644 root
+// when the host has no such file.
+func writeLike(out string, data []byte, hostPath string) error {
 	if err := os.WriteFile(out, data, 0o644); err != nil {
 		return err
 	}
-	fi, err := os.Stat(real)
-	if err != nil {
+	fi, err := os.Stat(hostPath)
+	if errors.Is(err, fs.ErrNotExist) {
 		return nil
+	}
+	if err != nil {
+		return err
 	}
 	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
 		if err := os.Chown(out, int(st.Uid), int(st.Gid)); err != nil {

@@ -40,7 +40,10 @@ type localeBuild struct {
 // hard-link it) and links it into dst/name.
 func (e *Env) linkLocale(name, dst string) error {
 	v, _ := e.locales.LoadOrStore(name, &localeBuild{})
-	b := v.(*localeBuild)
+	b, ok := v.(*localeBuild)
+	if !ok {
+		panic(fmt.Sprintf("testhost: e.locales holds a %T for %q, want *localeBuild", v, name))
+	}
 	b.once.Do(func() {
 		if b.err = CanBuildLocale(name); b.err != nil {
 			return

@@ -306,7 +306,7 @@ func (e *Env) allocate(port int) (*Host, error) {
 		if err != nil {
 			continue
 		}
-		l.Close()
+		_ = l.Close() // only a probe that the address is free
 		name := fmt.Sprintf("yama-h%d", i)
 		return &Host{Name: name, Addr: addr, Port: port, Dir: filepath.Join(e.hostsDir, name), env: e}, nil
 	}
@@ -427,7 +427,9 @@ func (h *Host) launch(spec string) error {
 	if err != nil {
 		return err
 	}
-	defer logf.Close()
+	// The helper writes through its own copy of the fd; ours is only
+	// handed over, and the log is read back by path.
+	defer func() { _ = logf.Close() }()
 	cmd := exec.Command("/proc/self/exe")
 	cmd.Args = []string{"yama-testhost-helper", h.Name}
 	cmd.Env = []string{specEnv + "=" + spec}

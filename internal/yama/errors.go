@@ -8,7 +8,7 @@ import (
 // Sentinel errors. The provider maps each to a diagnostic that says what to
 // do; here they only say what happened.
 var (
-	ErrYamaAbsent     = errors.New("Yama is not enabled: " + ProcPath + " does not exist")
+	ErrYamaAbsent     = errors.New("the Yama LSM is not enabled: " + ProcPath + " does not exist")
 	ErrPermission     = errors.New("permission denied")
 	ErrReadOnly       = errors.New("read-only file system")
 	ErrLocked         = errors.New("the live value is locked at 3")

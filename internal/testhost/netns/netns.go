@@ -164,14 +164,14 @@ func (ns *NS) Do(f func() error) error {
 			errc <- err
 			return
 		}
-		defer self.Close()
+		defer func() { _ = self.Close() }() // a read-only namespace handle
 		target, err := os.Open("/run/netns/" + ns.Name)
 		if err != nil {
 			errc <- err
 			return
 		}
 		err = unix.Setns(int(target.Fd()), unix.CLONE_NEWNET)
-		target.Close()
+		_ = target.Close() // a read-only namespace handle, not needed once joined
 		if err != nil {
 			errc <- fmt.Errorf("netns: join %s: %w", ns.Name, err)
 			return
@@ -225,7 +225,7 @@ func (ns *NS) StartHost(env *testhost.Env, opts testhost.Options, listen ...stri
 		if err != nil {
 			return nil, fmt.Errorf("netns: %s not listening on %s in %s: %w\n%s", h.Name, l, ns.Name, err, h.SSHLog())
 		}
-		c.Close()
+		_ = c.Close() // only a probe: connecting was the test
 	}
 	return h, nil
 }
@@ -240,6 +240,11 @@ func (ns *NS) Relay(target string) int {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	addr, ok := ln.Addr().(*net.TCPAddr)
+	if !ok {
+		_ = ln.Close()
+		tb.Fatalf("netns: relay listener has a %T address, not a TCP one", ln.Addr())
+	}
 	var mu sync.Mutex
 	var conns []net.Conn
 	closed := false
@@ -247,18 +252,20 @@ func (ns *NS) Relay(target string) int {
 		mu.Lock()
 		defer mu.Unlock()
 		if closed {
-			c.Close()
+			_ = c.Close() // the relay is shutting down
 			return false
 		}
 		conns = append(conns, c)
 		return true
 	}
+	// Closing at cleanup is best effort: the test is over, and a
+	// connection already closed by its peer has nothing left to report.
 	tb.Cleanup(func() {
-		ln.Close()
+		_ = ln.Close()
 		mu.Lock()
 		closed = true
 		for _, c := range conns {
-			c.Close()
+			_ = c.Close()
 		}
 		mu.Unlock()
 	})
@@ -272,22 +279,40 @@ func (ns *NS) Relay(target string) int {
 				if !track(c) {
 					return
 				}
+				// The client sees the relay fail as a closed connection.
 				up, err := ns.Dial(target, 10*time.Second)
 				if err != nil {
-					c.Close()
+					_ = c.Close()
 					return
 				}
 				if !track(up) {
-					c.Close()
+					_ = c.Close()
 					return
 				}
-				go func() { io.Copy(up, c); up.(*net.TCPConn).CloseWrite() }()
-				io.Copy(c, up)
-				c.(*net.TCPConn).CloseWrite()
+				// A relay has no one to report to: a copy ends when either
+				// side goes away, and then passes the EOF on (half-close)
+				// so the other side finishes too.
+				go func() {
+					_, _ = io.Copy(up, c)
+					closeWrite(up)
+				}()
+				_, _ = io.Copy(c, up)
+				closeWrite(c)
 			}()
 		}
 	}()
-	return ln.Addr().(*net.TCPAddr).Port
+	return addr.Port
+}
+
+// closeWrite half-closes one side of a relayed connection, so its peer
+// reads EOF. An error means the peer is already gone, which is fine.
+func closeWrite(c net.Conn) {
+	tc, ok := c.(*net.TCPConn)
+	if !ok {
+		// Both sides are dialled or accepted over "tcp".
+		panic(fmt.Sprintf("netns: relay connection is a %T, want *net.TCPConn", c))
+	}
+	_ = tc.CloseWrite()
 }
 
 // close deletes the namespaces (and with them their links). Hosts running
