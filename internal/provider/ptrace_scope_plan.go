@@ -19,9 +19,8 @@ func (r *ptraceScopeResource) ModifyPlan(ctx context.Context, req resource.Modif
 	if req.Plan.Raw.IsNull() || r.data == nil {
 		return // destroy, or the provider is not configured yet
 	}
-	var plan, config ptraceScopeResourceModel
+	var plan ptraceScopeResourceModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	resp.Diagnostics.Append(req.Config.Get(ctx, &config)...)
 	var prior *ptraceScopeResourceModel
 	if !req.State.Raw.IsNull() {
 		prior = &ptraceScopeResourceModel{}
