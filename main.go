@@ -22,7 +22,11 @@ func main() {
 	var debug bool
 	flag.BoolVar(&debug, "debug", false, "run the provider with support for debuggers like delve")
 	flag.Parse()
-	quietLogsUnlessAsked()
+	// Under -debug the provider runs in the developer's terminal, where
+	// Terraform's TF_LOG never arrives: keep the loggers' defaults there.
+	if !debug {
+		quietLogsUnlessAsked()
+	}
 
 	err := providerserver.Serve(context.Background(), provider.New(version), providerserver.ServeOpts{
 		Address:         Address,

@@ -49,6 +49,12 @@ provider_installation {
 }
 RC
 export TF_CLI_CONFIG_FILE=$work/terraformrc TF_IN_AUTOMATION=1 CHECKPOINT_DISABLE=1
+# Ansible's persistent connections (ControlPersist) live in a directory of
+# the benchmark's own (short: socket paths are limited to 108 bytes), so it
+# can end them without touching anyone else's.
+cpdir=$(mktemp -d /tmp/yama-bench-cp.XXXXXX)
+trap 'pkill -f "$cpdir/" || true; rm -rf "$cpdir"' EXIT
+export ANSIBLE_SSH_CONTROL_PATH_DIR=$cpdir
 export ANSIBLE_HOST_KEY_CHECKING=True ANSIBLE_FORKS=10 ANSIBLE_STDOUT_CALLBACK=null ANSIBLE_PYTHON_INTERPRETER=/usr/bin/python3
 unset SSH_AUTH_SOCK
 
@@ -69,21 +75,35 @@ count() { cat "$sbx"/hosts/*/fs/run/testhost/sshd.log 2>/dev/null | grep -c "$1"
 sshd_cpu() {
 	local tot=0 p a f
 	for p in $(pgrep -f "sshd -D -f /run/testhost/sshd_config" || true); do
-		read -r a <"/proc/$p/stat" 2>/dev/null || continue
+		read -r a 2>/dev/null <"/proc/$p/stat" || continue
 		read -r -a f <<<"${a##*) }"
 		tot=$((tot + f[11] + f[12] + f[13] + f[14]))
 	done
 	echo "$tot / $(getconf CLK_TCK)" | bc -l
+}
+# sshd_settle: a connection's CPU reaches its listener only when its sshd
+# process is reaped; wait (at most 10 s) until no connection is left.
+sshd_settle() {
+	local listeners
+	listeners=$(pgrep -d, -f "sshd -D -f /run/testhost/sshd_config" || true)
+	[ -n "$listeners" ] || return 0
+	for _ in $(seq 100); do
+		pgrep -P "$listeners" >/dev/null || return 0
+		sleep 0.1
+	done
+	echo "bench: sshd connections still open after 10 s; CPU split may be low" >&2
 }
 # cpu_split ARGS...: runs terraform ARGS (a changing apply) like tfr and
 # records the CPU seconds of terraform with its provider processes, and of
 # the hosts.
 cpu_split() {
 	local s0
+	sshd_settle
 	s0=$(sshd_cpu)
 	(cd "$tfd" && /usr/bin/time -f "%U %S" -o "$work/time" "$tf" "$@" -input=false -no-color -parallelism=10) >>"$log" 2>&1 ||
 		{ echo "bench: failed: terraform $*" >&2; tail -n 30 "$log" >&2; exit 1; }
 	R[$n,cpu_tf]=$(awk '{printf "%.1f", $1 + $2}' "$work/time")
+	sshd_settle
 	R[$n,cpu_sshd]=$(printf '%.1f' "$(echo "$(sshd_cpu) - $s0" | bc -l)")
 }
 # peak_rss_start / peak_rss_stop: sample the provider's VmHWM (peak RSS).
@@ -165,8 +185,7 @@ for n in "${sizes[@]}"; do
 		aapplync+=("$(timed ans -e scope=$scope)")
 		# Ansible keeps its SSH connections 60 s (ControlPersist); end them
 		# now, or their sessions' CPU would be counted for terraform's apply.
-		pkill -f "/.ansible/cp/" || true
-		sleep 1
+		pkill -f "$cpdir/" || true
 		# Leave the hosts where terraform's state says they are; measure
 		# where the CPU of this changing apply goes.
 		cpu_split apply -auto-approve -var scope=$scope

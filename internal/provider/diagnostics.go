@@ -119,16 +119,18 @@ func lockedPlanDiagnostic(host string, want ptrace.Scope) diag.Diagnostic {
 		fmt.Sprintf("The live kernel.yama.ptrace_scope on %s is 3 (no-attach), and the kernel refuses any other value until reboot, "+
 			"so the live value cannot be set to %d (%s).\n\n"+
 			"Either set `apply_runtime = false` to persist %d in the drop-in now (it takes effect at the next boot, and `reboot_required` "+
-			"becomes true), or reboot the host first.", host, want, want.Mode(), want))
+			"becomes true), or reboot the host first. To destroy the resource without changing the configuration: "+
+			"`terraform destroy -refresh=false` (Terraform plans the configuration during a destroy's refresh).", host, want, want.Mode(), want))
 }
 
-func lockedDriftWarning(host string, want ptrace.Scope) diag.Diagnostic {
-	return diag.NewWarningDiagnostic("ptrace_scope was locked at 3 outside Terraform on "+host,
-		fmt.Sprintf("The live kernel.yama.ptrace_scope on %s is now 3 (no-attach), set by something other than this resource, "+
-			"and the kernel refuses any other value until reboot. Applying this plan will fail for this host when it sets the "+
-			"live value to %d (%s); the drop-in is not touched before that check.\n\n"+
-			"Reboot the host to return to %d, set `apply_runtime = false` to only keep the drop-in, or set `scope = 3` to accept the "+
-			"new value. Destroying the resource still works: on_destroy handles the drop-in and the live value stays 3 until reboot.", host, want, want.Mode(), want))
+func lockedHostWarning(host string, want ptrace.Scope) diag.Diagnostic {
+	return diag.NewWarningDiagnostic("ptrace_scope is locked at 3 on "+host+": applying will fail for this host",
+		fmt.Sprintf("The live kernel.yama.ptrace_scope on %s is 3 (no-attach), not the %d (%s) this configuration asks for, and the "+
+			"kernel refuses any other value until the host reboots. The plan goes ahead so that the other hosts, and a destroy, are "+
+			"not blocked, but applying it fails for this host when it sets the live value; the drop-in is checked first and left as it is.\n\n"+
+			"Set `apply_runtime = false` to keep only the drop-in (`reboot_required` becomes true), set `scope = 3` to accept the live "+
+			"value, or reboot the host (it then boots with `boot_scope`). Destroying the resource works: `on_destroy` handles the drop-in "+
+			"and the live value stays 3 until reboot.", host, want, want.Mode()))
 }
 
 func scopeThreeWarning(host string) diag.Diagnostic {

@@ -42,7 +42,7 @@ func (r *ptraceScopeResource) ModifyPlan(ctx context.Context, req resource.Modif
 	if cfg.InsecureIgnoreHostKey && !r.data.defaults.InsecureIgnoreHostKey {
 		resp.Diagnostics.Append(insecureHostKeyWarning("the ssh block of the resource for " + host))
 	}
-	if plan.Scope.IsUnknown() || plan.Persist.IsUnknown() || plan.ApplyRuntime.IsUnknown() || plan.Comment.IsUnknown() {
+	if plan.Scope.IsUnknown() || plan.ApplyRuntime.IsUnknown() {
 		resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
 		return
 	}
@@ -54,13 +54,13 @@ func (r *ptraceScopeResource) ModifyPlan(ctx context.Context, req resource.Modif
 	scope := plan.scope()
 	if plan.ApplyRuntime.ValueBool() {
 		if known && ptrace.CanChangeLive(live, scope) != nil {
-			if lockedBehindOurBack(prior, scope) {
+			if sameAsState(prior, scope) {
 				// Failing here would also fail the refresh-plan that
 				// Terraform runs before a destroy, leaving a resource
 				// that cannot be removed until the host reboots. The
-				// configuration did not change: warn, and let apply
-				// refuse the live write if it is attempted.
-				resp.Diagnostics.Append(lockedDriftWarning(plan.ID.ValueString(), scope))
+				// configuration asks for nothing new: warn, and let
+				// apply refuse the live write if it is attempted.
+				resp.Diagnostics.Append(lockedHostWarning(plan.ID.ValueString(), scope))
 			} else {
 				resp.Diagnostics.Append(lockedPlanDiagnostic(plan.ID.ValueString(), scope))
 				return
@@ -69,6 +69,11 @@ func (r *ptraceScopeResource) ModifyPlan(ctx context.Context, req resource.Modif
 		if scope == ptrace.NoAttach && (!known || live != ptrace.NoAttach) {
 			resp.Diagnostics.Append(scopeThreeWarning(plan.ID.ValueString()))
 		}
+	}
+	// The drop-in's content needs these; the lock check above does not.
+	if plan.Persist.IsUnknown() || plan.Comment.IsUnknown() {
+		resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
+		return
 	}
 
 	// The values the host will hold after apply.
@@ -141,10 +146,11 @@ func (r *ptraceScopeResource) liveScope(ctx context.Context, req resource.Modify
 	return st.Runtime, true, &view
 }
 
-// lockedBehindOurBack tells whether the host was locked at 3 by someone
-// else while the configuration still asks for the live value this resource
-// last applied; a plan that asks for a new live value is refused instead.
-func lockedBehindOurBack(prior *ptraceScopeResourceModel, want ptrace.Scope) bool {
+// sameAsState tells whether the configuration asks for the live value the
+// resource's state already records (its last apply, or an import), so that
+// a locked host is not a new request; a plan that asks for a new live value
+// on a locked host is refused at plan time instead.
+func sameAsState(prior *ptraceScopeResourceModel, want ptrace.Scope) bool {
 	return prior != nil && !prior.Scope.IsNull() && !prior.Scope.IsUnknown() &&
 		ptrace.Scope(prior.Scope.ValueInt64()) == want && prior.ApplyRuntime.ValueBool()
 }

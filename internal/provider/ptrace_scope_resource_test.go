@@ -244,6 +244,15 @@ func TestAccPtraceScope_lockedAtThree(t *testing.T) {
 		ProtoV6ProviderFactories: protoV6ProviderFactories,
 		Steps: []resource.TestStep{
 			{
+				// The lock check needs only scope and apply_runtime: a
+				// comment known only at apply time does not postpone it.
+				Config: resourceConfig(h, `
+  scope   = 1
+  comment = "set at ${timestamp()}"`),
+				PlanOnly:    true, // the error must come from the plan, not the apply
+				ExpectError: regexp.MustCompile(`locked at 3`),
+			},
+			{
 				Config:      resourceConfig(h, `scope = 1`),
 				ExpectError: regexp.MustCompile(`(?s)locked at 3.*apply_runtime = false.*reboot`),
 			},

@@ -96,7 +96,7 @@ func TestAccPtraceScope_lockedOutOfBand(t *testing.T) {
 		t.Fatalf("apply: exit %d\n%s", code, out)
 	}
 	setHostFile(t, h, testhost.YamaPath, "3\n")
-	warning := regexp.MustCompile(`Warning: ptrace_scope was locked at 3 outside Terraform on ` + regexp.QuoteMeta(h.Addr))
+	warning := regexp.MustCompile(`Warning: ptrace_scope is locked at 3 on ` + regexp.QuoteMeta(h.Endpoint()) + `: applying will fail for this host`)
 
 	out, code := w.run("plan", "-detailed-exitcode")
 	if code != 2 || !warning.MatchString(out) || !strings.Contains(out, "runtime_scope   = 3 -> 1") {
