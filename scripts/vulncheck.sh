@@ -5,6 +5,9 @@
 # ($YAMA_TOOL_CACHE, default ~/.cache/terraform-provider-yama).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# go.mod pins a patched toolchain: scan with it, not with whatever Go the
+# machine defaults to (GOTOOLCHAIN=local would report its stdlib's holes).
+export GOTOOLCHAIN=auto
 vulndb=v0.0.0-20261105234957-e22db6528018
 vuln=v1.9.0
 cache=${YAMA_TOOL_CACHE:-$HOME/.cache/terraform-provider-yama}
