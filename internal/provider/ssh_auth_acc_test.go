@@ -9,9 +9,7 @@ import (
 	"crypto/rsa"
 	"encoding/pem"
 	"fmt"
-	"net"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -20,7 +18,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"golang.org/x/crypto/ssh"
-	"golang.org/x/crypto/ssh/agent"
 	xknownhosts "golang.org/x/crypto/ssh/knownhosts"
 
 	"github.com/terraform-yama/terraform-provider-yama/internal/testhost"
@@ -91,34 +88,14 @@ func signTestCert(t *testing.T, ca ssh.Signer, key ssh.PublicKey, certType uint3
 }
 
 // serveAgent runs an in-memory SSH agent holding keys in order, with the
-// given comments, until the test ends.
+// given comments.
 func serveAgent(t *testing.T, keys []testKey, comments []string) string {
 	t.Helper()
-	kr := agent.NewKeyring()
+	ks := make([]testhost.AgentKey, len(keys))
 	for i, k := range keys {
-		if err := kr.Add(agent.AddedKey{PrivateKey: k.priv, Comment: comments[i]}); err != nil {
-			t.Fatal(err)
-		}
+		ks[i] = testhost.AgentKey{PrivateKey: k.priv, Comment: comments[i]}
 	}
-	sock := filepath.Join(t.TempDir(), "agent.sock")
-	ln, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				agent.ServeAgent(kr, c)
-			}()
-		}
-	}()
-	return sock
+	return testhost.ServeAgent(t, ks...)
 }
 
 // keysHost is a sandbox sshd on a non-standard port with ed25519, ECDSA

@@ -2,43 +2,23 @@ package sshclient
 
 import (
 	"crypto/ed25519"
-	"net"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"golang.org/x/crypto/ssh"
-	"golang.org/x/crypto/ssh/agent"
+
+	"github.com/terraform-yama/terraform-provider-yama/internal/testhost"
 )
 
-// startAgent serves an in-memory keyring on a unix socket in t.TempDir().
+// startAgent serves keys, without comments, on a unix socket.
 func startAgent(t *testing.T, keys ...ed25519.PrivateKey) string {
 	t.Helper()
-	kr := agent.NewKeyring()
-	for _, k := range keys {
-		if err := kr.Add(agent.AddedKey{PrivateKey: k}); err != nil {
-			t.Fatal(err)
-		}
+	ks := make([]testhost.AgentKey, len(keys))
+	for i, k := range keys {
+		ks[i] = testhost.AgentKey{PrivateKey: k}
 	}
-	sock := filepath.Join(t.TempDir(), "agent.sock")
-	ln, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				agent.ServeAgent(kr, c)
-			}()
-		}
-	}()
-	return sock
+	return testhost.ServeAgent(t, ks...)
 }
 
 func pubOf(t testing.TB, k ed25519.PrivateKey) ssh.PublicKey {

@@ -6,15 +6,14 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/pem"
-	"net"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"golang.org/x/crypto/ssh"
-	"golang.org/x/crypto/ssh/agent"
+
+	"github.com/terraform-yama/terraform-provider-yama/internal/testhost"
 )
 
 func certText(c *ssh.Certificate) string {
@@ -165,39 +164,19 @@ func TestUserCertificate(t *testing.T) {
 	}
 }
 
-// startAgentWith serves keys with comments on a unix socket.
+// startAgentWith serves keys with comments, in comment order.
 func startAgentWith(t *testing.T, keys map[string]crypto.PrivateKey) string {
 	t.Helper()
-	kr := agent.NewKeyring()
 	names := make([]string, 0, len(keys))
 	for c := range keys {
 		names = append(names, c)
 	}
 	slices.Sort(names) // deterministic agent order
-	for _, c := range names {
-		if err := kr.Add(agent.AddedKey{PrivateKey: keys[c], Comment: c}); err != nil {
-			t.Fatal(err)
-		}
+	ks := make([]testhost.AgentKey, len(names))
+	for i, c := range names {
+		ks[i] = testhost.AgentKey{PrivateKey: keys[c], Comment: c}
 	}
-	sock := filepath.Join(t.TempDir(), "agent.sock")
-	ln, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				agent.ServeAgent(kr, c)
-			}()
-		}
-	}()
-	return sock
+	return testhost.ServeAgent(t, ks...)
 }
 
 // agent_identity picks which agent key is offered: only that one.
