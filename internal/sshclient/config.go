@@ -13,6 +13,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -38,19 +39,28 @@ const (
 	CertAuthorityMarker = "@cert-authority"
 )
 
-// Config describes how to reach and authenticate to one host.
+// Config is one SSH endpoint: how to reach, authenticate to and trust one
+// server. It is the one type for every hop: the target host, and each
+// bastion in the target's Jumps. Adding a connection setting means adding
+// its field here and using it; the provider maps its schema into this type
+// in one place.
+//
+// A field tagged secret:"true" never appears in String() and is returned by
+// Secrets(), which the provider masks in its logs. Fields tagged
+// target:"true" belong to the target only: a bastion that sets one is a
+// configuration error.
 type Config struct {
 	Host string
 	Port int    // default 22
 	User string // default root
 
-	PrivateKey           string // PEM text (OpenSSH, PKCS#1, PKCS#8, SEC1), may be encrypted
-	PrivateKeyPassphrase string
+	PrivateKey           string `secret:"true"` // PEM text (OpenSSH, PKCS#1, PKCS#8, SEC1), may be encrypted
+	PrivateKeyPassphrase string `secret:"true"`
 	// Certificate is an OpenSSH user certificate ("ssh-ed25519-cert-v01@openssh.com
 	// AAAA..."). It certifies PrivateKey, or, without one, the agent key it
 	// was issued for. Offered before the plain key.
 	Certificate string
-	Password    string // used for "password" and "keyboard-interactive"
+	Password    string `secret:"true"` // used for "password" and "keyboard-interactive"
 	Agent       bool
 	AgentSocket string // empty => $SSH_AUTH_SOCK; "~/" expanded
 	// AgentIdentity restricts the agent to the keys it names: a public key
@@ -67,47 +77,47 @@ type Config struct {
 	HostKey               string
 	InsecureIgnoreHostKey bool
 
+	// Timeout bounds TCP connect + SSH handshake of this hop, and the sudo
+	// prompt; default 30s, and for a bastion the target's.
+	Timeout time.Duration
+
 	// Jumps are bastion hosts, first hop first: the first is dialed over
 	// TCP, each later hop and finally Host through the one before it.
-	Jumps []JumpConfig
+	Jumps []Config `target:"true"`
 
-	Timeout time.Duration // bounds TCP connect + SSH handshake, and the sudo prompt; default 30s
+	Sudo         bool   `target:"true"`               // run privileged scripts through sudo
+	SudoPassword string `target:"true" secret:"true"` // empty => sudo -n (non-interactive)
 
-	Sudo         bool   // run privileged scripts through sudo
-	SudoPassword string // empty => sudo -n (non-interactive)
-
-	MaxSessions int // concurrent sessions per connection; default 8
+	MaxSessions int `target:"true"` // concurrent sessions per connection; default 8
 }
 
-// JumpConfig is one bastion: how to reach and authenticate to it, with the
-// same meaning as the fields of Config. It uses the target's Timeout.
-type JumpConfig struct {
-	Host string
-	Port int    // default 22
-	User string // default root
-
-	PrivateKey           string
-	PrivateKeyPassphrase string
-	Certificate          string
-	Password             string
-	Agent                bool
-	AgentSocket          string
-	AgentIdentity        string
-
-	KnownHostsFile        string
-	HostKey               string
-	InsecureIgnoreHostKey bool
-}
-
-// config turns a hop into the Config it is resolved and dialed with.
-func (j JumpConfig) config(timeout time.Duration) Config {
-	return Config{
-		Host: j.Host, Port: j.Port, User: j.User,
-		PrivateKey: j.PrivateKey, PrivateKeyPassphrase: j.PrivateKeyPassphrase, Certificate: j.Certificate,
-		Password: j.Password, Agent: j.Agent, AgentSocket: j.AgentSocket, AgentIdentity: j.AgentIdentity,
-		KnownHostsFile: j.KnownHostsFile, HostKey: j.HostKey, InsecureIgnoreHostKey: j.InsecureIgnoreHostKey,
-		Timeout: timeout,
+// Secrets returns every non-empty secret of c and of its bastions (the
+// fields tagged secret:"true"), for log masking.
+func (c Config) Secrets() []string {
+	var out []string
+	v := reflect.ValueOf(c)
+	for i := 0; i < v.NumField(); i++ {
+		if v.Type().Field(i).Tag.Get("secret") == "true" && v.Field(i).String() != "" {
+			out = append(out, v.Field(i).String())
+		}
 	}
+	for _, j := range c.Jumps {
+		out = append(out, j.Secrets()...)
+	}
+	return out
+}
+
+// targetOnly names the target-only fields (tagged target:"true") that a
+// bastion sets, if any.
+func (c Config) targetOnly() []string {
+	var out []string
+	v := reflect.ValueOf(c)
+	for i := 0; i < v.NumField(); i++ {
+		if v.Type().Field(i).Tag.Get("target") == "true" && !v.Field(i).IsZero() {
+			out = append(out, v.Type().Field(i).Name)
+		}
+	}
+	return out
 }
 
 // resolved is a validated, defaulted Config plus everything parsed from it,
@@ -163,7 +173,13 @@ func resolve(cfg Config, salt []byte, parseKey keyParser) (*resolved, error) {
 	}
 	prev := ""
 	for i, j := range cfg.Jumps {
-		jr, err := resolveOne(j.config(r.Timeout), parseKey)
+		if bad := j.targetOnly(); len(bad) > 0 {
+			return nil, configErr(r.addr, "bastion %d sets %s, which only the target host can have", i+1, strings.Join(bad, ", "))
+		}
+		if j.Timeout == 0 {
+			j.Timeout = r.Timeout
+		}
+		jr, err := resolveOne(j, parseKey)
 		if err != nil {
 			var e *Error
 			if errors.As(err, &e) {
@@ -540,27 +556,30 @@ func expandHome(path string) (string, error) {
 	return filepath.Join(home, strings.TrimPrefix(path[1:], "/")), nil
 }
 
-// String redacts secrets so a Config can be logged or printed with %v.
+// String prints every field, with secrets redacted, so a Config can be
+// logged or printed with %v.
 func (c Config) String() string {
-	jumps := make([]string, len(c.Jumps))
-	for i, j := range c.Jumps {
-		jumps[i] = j.String()
+	var b strings.Builder
+	b.WriteString("sshclient.Config{")
+	v, t := reflect.ValueOf(c), reflect.TypeOf(c)
+	for i := 0; i < t.NumField(); i++ {
+		f, x := t.Field(i), v.Field(i)
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(f.Name + ":")
+		switch {
+		case f.Tag.Get("secret") == "true":
+			b.WriteString(redacted(x.String()))
+		case x.Kind() == reflect.String:
+			b.WriteString(strconv.Quote(x.String()))
+		default:
+			fmt.Fprint(&b, x.Interface()) // Jumps print through this String
+		}
 	}
-	return fmt.Sprintf("sshclient.Config{Host:%q Port:%d User:%q PrivateKey:%s PrivateKeyPassphrase:%s Certificate:%q Password:%s Agent:%t AgentSocket:%q AgentIdentity:%q KnownHostsFile:%q HostKey:%q InsecureIgnoreHostKey:%t Jumps:[%s] Timeout:%s Sudo:%t SudoPassword:%s MaxSessions:%d}",
-		c.Host, c.Port, c.User, redacted(c.PrivateKey), redacted(c.PrivateKeyPassphrase), c.Certificate, redacted(c.Password),
-		c.Agent, c.AgentSocket, c.AgentIdentity, c.KnownHostsFile, c.HostKey, c.InsecureIgnoreHostKey, strings.Join(jumps, " "),
-		c.Timeout, c.Sudo, redacted(c.SudoPassword), c.MaxSessions)
+	b.WriteString("}")
+	return b.String()
 }
-
-// String redacts secrets, like Config.String.
-func (j JumpConfig) String() string {
-	return fmt.Sprintf("sshclient.JumpConfig{Host:%q Port:%d User:%q PrivateKey:%s PrivateKeyPassphrase:%s Certificate:%q Password:%s Agent:%t AgentSocket:%q AgentIdentity:%q KnownHostsFile:%q HostKey:%q InsecureIgnoreHostKey:%t}",
-		j.Host, j.Port, j.User, redacted(j.PrivateKey), redacted(j.PrivateKeyPassphrase), j.Certificate, redacted(j.Password),
-		j.Agent, j.AgentSocket, j.AgentIdentity, j.KnownHostsFile, j.HostKey, j.InsecureIgnoreHostKey)
-}
-
-// GoString keeps %#v from bypassing String.
-func (j JumpConfig) GoString() string { return j.String() }
 
 // GoString keeps %#v from bypassing String.
 func (c Config) GoString() string { return c.String() }
@@ -570,4 +589,17 @@ func redacted(s string) string {
 		return `""`
 	}
 	return "[redacted]"
+}
+
+// Bastion returns c's settings for use as a bastion: without the
+// target-only fields, and without a timeout so that it takes the target's.
+func (c Config) Bastion() Config {
+	v := reflect.ValueOf(&c).Elem()
+	for _, f := range reflect.VisibleFields(v.Type()) {
+		if f.Tag.Get("target") == "true" {
+			v.FieldByIndex(f.Index).SetZero()
+		}
+	}
+	c.Timeout = 0
+	return c
 }

@@ -24,9 +24,9 @@ func bastionServer(t *testing.T, key ssh.Signer, opts ...func(*fakeServer)) *fak
 	return newFakeServer(t, opts...)
 }
 
-// jumpTo is a JumpConfig for s that pins its host key.
-func jumpTo(s *fakeServer, keyPEM string) JumpConfig {
-	return JumpConfig{Host: s.host, Port: s.port, User: "jump", PrivateKey: keyPEM, HostKey: authorizedLine(s.hostKeys[0].PublicKey())}
+// jumpTo is a Config for s that pins its host key.
+func jumpTo(s *fakeServer, keyPEM string) Config {
+	return Config{Host: s.host, Port: s.port, User: "jump", PrivateKey: keyPEM, HostKey: authorizedLine(s.hostKeys[0].PublicKey())}
 }
 
 func TestJumpHost(t *testing.T) {
@@ -36,7 +36,7 @@ func TestJumpHost(t *testing.T) {
 
 	p := newTestPool(t)
 	cfg := testConfig(t, target, keyPEM)
-	cfg.Jumps = []JumpConfig{jumpTo(bastion, keyPEM)}
+	cfg.Jumps = []Config{jumpTo(bastion, keyPEM)}
 	h := mustHost(t, p, cfg)
 	if got := h.Route(); !slices.Equal(got, []string{bastion.addr()}) {
 		t.Errorf("Route = %v", got)
@@ -73,7 +73,7 @@ func TestJumpSharedBastion(t *testing.T) {
 	errs := make(chan error, 3*5)
 	for _, target := range targets {
 		cfg := testConfig(t, target, keyPEM)
-		cfg.Jumps = []JumpConfig{jumpTo(bastion, keyPEM)}
+		cfg.Jumps = []Config{jumpTo(bastion, keyPEM)}
 		h := mustHost(t, p, cfg)
 		for range 5 {
 			wg.Add(1)
@@ -113,7 +113,7 @@ func TestJumpSharedBastion(t *testing.T) {
 	other := jumpTo(bastion, keyPEM)
 	other.User = "someone-else"
 	cfg := testConfig(t, targets[0], keyPEM)
-	cfg.Jumps = []JumpConfig{other}
+	cfg.Jumps = []Config{other}
 	if _, _, err := run(t, mustHost(t, p, cfg), "echo hello", nil, false); err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +130,7 @@ func TestJumpChain(t *testing.T) {
 
 	p := newTestPool(t)
 	cfg := testConfig(t, target, keyPEM)
-	cfg.Jumps = []JumpConfig{jumpTo(first, keyPEM), jumpTo(second, keyPEM)}
+	cfg.Jumps = []Config{jumpTo(first, keyPEM), jumpTo(second, keyPEM)}
 	h := mustHost(t, p, cfg)
 	if out, _, err := run(t, h, "echo hello", nil, false); err != nil || out != "hello\n" {
 		t.Fatalf("Run through two bastions: %q, %v", out, err)
@@ -197,57 +197,57 @@ func TestJumpErrorsNameTheHop(t *testing.T) {
 			cfg: func(c *Config) {
 				j := jumpTo(bastion, keyPEM)
 				j.HostKey, j.KnownHostsFile = "", writeKnownHosts(t, "# empty")
-				c.Jumps = []JumpConfig{j}
+				c.Jumps = []Config{j}
 			}},
 		{name: "bastion host key changed", want: ErrHostKeyChanged, bastion: bastion.addr(), op: "hostkey", hostKeyHost: bastion.addr(),
 			cfg: func(c *Config) {
 				j := jumpTo(bastion, keyPEM)
 				j.HostKey = authorizedLine(stranger)
-				c.Jumps = []JumpConfig{j}
+				c.Jumps = []Config{j}
 			}},
 		{name: "bastion auth refused", want: ErrAuthFailed, bastion: bastion.addr(), op: "auth",
 			cfg: func(c *Config) {
 				j := jumpTo(bastion, strangerPEM)
-				c.Jumps = []JumpConfig{j}
+				c.Jumps = []Config{j}
 			}},
 		{name: "bastion unreachable", want: ErrUnreachable, bastion: "127.0.0.1:" + fmt.Sprint(closed), op: "connect",
 			cfg: func(c *Config) {
-				c.Jumps = []JumpConfig{{Host: "127.0.0.1", Port: closed, Password: "pw", InsecureIgnoreHostKey: true}}
+				c.Jumps = []Config{{Host: "127.0.0.1", Port: closed, Password: "pw", InsecureIgnoreHostKey: true}}
 			}},
 		{name: "bastion handshake stall", want: ErrHandshakeTimeout, bastion: "127.0.0.1:" + fmt.Sprint(stall), op: "handshake",
 			cfg: func(c *Config) {
-				c.Jumps = []JumpConfig{{Host: "127.0.0.1", Port: stall, Password: "pw", InsecureIgnoreHostKey: true}}
+				c.Jumps = []Config{{Host: "127.0.0.1", Port: stall, Password: "pw", InsecureIgnoreHostKey: true}}
 			}},
 		{name: "bastion forbids forwarding", want: ErrUnreachable, via: denying.addr(), op: "connect", msg: "AllowTcpForwarding",
-			cfg: func(c *Config) { c.Jumps = []JumpConfig{jumpTo(denying, keyPEM)} }},
+			cfg: func(c *Config) { c.Jumps = []Config{jumpTo(denying, keyPEM)} }},
 		{name: "bastion never opens the channel", want: ErrUnreachable, via: stallingFwd.addr(), op: "connect", msg: "did not connect to",
-			cfg: func(c *Config) { c.Jumps = []JumpConfig{jumpTo(stallingFwd, keyPEM)} }},
+			cfg: func(c *Config) { c.Jumps = []Config{jumpTo(stallingFwd, keyPEM)} }},
 		{name: "target down behind bastion", want: ErrUnreachable, via: bastion.addr(), op: "connect", msg: "could not connect to 127.0.0.1:" + fmt.Sprint(closed),
 			cfg: func(c *Config) {
 				c.Port = closed
-				c.Jumps = []JumpConfig{jumpTo(bastion, keyPEM)}
+				c.Jumps = []Config{jumpTo(bastion, keyPEM)}
 			}},
 		{name: "target handshake stall behind bastion", want: ErrHandshakeTimeout, via: bastion.addr(), op: "handshake",
 			cfg: func(c *Config) {
 				c.Port = stall
-				c.Jumps = []JumpConfig{jumpTo(bastion, keyPEM)}
+				c.Jumps = []Config{jumpTo(bastion, keyPEM)}
 			}},
 		{name: "target host key changed behind bastion", want: ErrHostKeyChanged, via: bastion.addr(), op: "hostkey", hostKeyHost: target.addr(),
 			msg: "(through bastion " + bastion.addr() + ")",
 			cfg: func(c *Config) {
 				c.HostKey = authorizedLine(stranger)
-				c.Jumps = []JumpConfig{jumpTo(bastion, keyPEM)}
+				c.Jumps = []Config{jumpTo(bastion, keyPEM)}
 			}},
 		{name: "target auth refused behind bastion", want: ErrAuthFailed, via: bastion.addr(), op: "auth",
 			cfg: func(c *Config) {
 				c.PrivateKey = strangerPEM
-				c.Jumps = []JumpConfig{jumpTo(bastion, keyPEM)}
+				c.Jumps = []Config{jumpTo(bastion, keyPEM)}
 			}},
 		{name: "second hop host key unknown", want: ErrHostKeyUnknown, bastion: denying.addr(), op: "hostkey", hostKeyHost: denying.addr(),
 			cfg: func(c *Config) {
 				j := jumpTo(denying, keyPEM)
 				j.HostKey, j.KnownHostsFile = "", writeKnownHosts(t, "# empty")
-				c.Jumps = []JumpConfig{jumpTo(bastion, keyPEM), j}
+				c.Jumps = []Config{jumpTo(bastion, keyPEM), j}
 			}},
 	}
 	for _, tt := range tests {
@@ -292,18 +292,18 @@ func TestJumpErrorsNameTheHop(t *testing.T) {
 func TestJumpConfigErrorsNameTheHop(t *testing.T) {
 	p := newTestPool(t)
 	_, err := p.Host(Config{Host: "10.0.0.2", Password: "pw", InsecureIgnoreHostKey: true,
-		Jumps: []JumpConfig{{Host: "10.0.0.1", Password: "pw", HostKey: "ssh-ed25519 garbage"}}})
+		Jumps: []Config{{Host: "10.0.0.1", Password: "pw", HostKey: "ssh-ed25519 garbage"}}})
 	e := checkErr(t, err, ErrConfig)
 	if e.Bastion != "10.0.0.1:22" || e.Host != "10.0.0.2:22" || !strings.Contains(err.Error(), "via bastion 10.0.0.1:22") {
 		t.Errorf("error = %v (Bastion %q)", err, e.Bastion)
 	}
 	_, err = p.Host(Config{Host: "10.0.0.2", Password: "pw", InsecureIgnoreHostKey: true,
-		Jumps: []JumpConfig{{Host: "10.0.0.1", InsecureIgnoreHostKey: true}}})
+		Jumps: []Config{{Host: "10.0.0.1", InsecureIgnoreHostKey: true}}})
 	if e := checkErr(t, err, ErrConfig); e.Bastion != "10.0.0.1:22" || !strings.Contains(err.Error(), "no authentication method") {
 		t.Errorf("error = %v", err)
 	}
 	_, err = p.Host(Config{Host: "10.0.0.2", Password: "pw", InsecureIgnoreHostKey: true,
-		Jumps: []JumpConfig{{Host: "-oProxyCommand=x", Password: "pw"}}})
+		Jumps: []Config{{Host: "-oProxyCommand=x", Password: "pw"}}})
 	if e := checkErr(t, err, ErrConfig); e.Bastion != "#1" {
 		t.Errorf("error = %v (Bastion %q)", err, e.Bastion)
 	}
@@ -318,7 +318,7 @@ func TestJumpReconnectAfterBastionDrop(t *testing.T) {
 	target := newFakeServer(t, func(s *fakeServer) { s.authorized = []ssh.PublicKey{signer.PublicKey()} })
 	p := newTestPool(t)
 	cfg := testConfig(t, target, keyPEM)
-	cfg.Jumps = []JumpConfig{jumpTo(bastion, keyPEM)}
+	cfg.Jumps = []Config{jumpTo(bastion, keyPEM)}
 	h := mustHost(t, p, cfg)
 	if _, _, err := run(t, h, "echo hello", nil, false); err != nil {
 		t.Fatal(err)

@@ -105,7 +105,7 @@ func TestDeadPathMidCommand(t *testing.T) {
 		j := jumpTo(bastion, keyPEM)
 		j.Port = proxy.port
 		cfg := testConfig(t, target, keyPEM)
-		cfg.Jumps = []JumpConfig{j}
+		cfg.Jumps = []Config{j}
 		p := newTestPool(t, WithKeepalive(interval, timeout))
 		h := mustHost(t, p, cfg)
 		checkLostWithin(t, h, proxy, interval+timeout)
@@ -165,7 +165,7 @@ func TestServerDiesMidCommand(t *testing.T) {
 		t.Run("bastion="+strconv.FormatBool(viaBastion), func(t *testing.T) {
 			cfg := testConfig(t, target, keyPEM)
 			if viaBastion {
-				cfg.Jumps = []JumpConfig{jumpTo(bastion, keyPEM)}
+				cfg.Jumps = []Config{jumpTo(bastion, keyPEM)}
 			}
 			p := newTestPool(t, WithKeepalive(0, 0)) // no keepalive: the closed socket alone must be noticed
 			h := mustHost(t, p, cfg)

@@ -192,3 +192,7 @@ func (h *Host) via() string {
 	}
 	return ""
 }
+
+// ReuseKey identifies the pooled connection h uses: hosts with equal keys
+// share one connection. It is a salted digest, never the secrets.
+func (h *Host) ReuseKey() string { return h.r.connKey }
