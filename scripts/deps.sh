@@ -3,6 +3,8 @@
 # prints the terraform binary to use on its last line.
 #
 #   - openssh-server and sudo: sandbox hosts run real sshd and sudo;
+#   - busybox: the remote scripts are proven under busybox sh as well as
+#     dash and bash (internal/yama/yamatest; a failure under TF_ACC);
 #   - terraform: the one on PATH, else Terraform 1.5.7 (MPL) built from
 #     source with the Go toolchain into the tool cache (about 3-6 minutes,
 #     once per machine; $YAMA_TOOL_CACHE, default ~/.cache/terraform-provider-yama,
@@ -13,6 +15,7 @@ cd "$(dirname "$0")/.."
 need=()
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)
 command -v sudo >/dev/null || need+=(sudo)
+command -v busybox >/dev/null || need+=(busybox)
 if [ ${#need[@]} -gt 0 ]; then
 	if [ "$(id -u)" != 0 ]; then
 		echo "deps: need ${need[*]}; run as root or install them first" >&2

@@ -58,6 +58,9 @@ const SysctlConf = "/etc/sysctl.conf"
 // releases; on merged-/usr hosts /lib/sysctl.d is /usr/lib/sysctl.d, which
 // Resolve notices and reads once. Reading /lib/sysctl.d whenever it is a
 // distinct directory is right for procps and for split-/usr systemd builds.
+// This is the one list: package yama uses ConfigDirs() for validation and
+// messages, and its read script (internal/yama/scripts/lib.sh) lists the
+// same directories in the same order, which a yama test checks.
 var configDirs = []string{
 	"/etc/sysctl.d",
 	"/run/sysctl.d",

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/terraform-yama/terraform-provider-yama/internal/ptrace"
+	"github.com/terraform-yama/terraform-provider-yama/internal/yama/yamatest"
 )
 
 func writeOp(path string, content []byte) []FileOp {
@@ -20,25 +21,25 @@ func scopePtr(s ptrace.Scope) *ptrace.Scope { return &s }
 
 func TestApplyWritesFileAndRuntime(t *testing.T) {
 	content := []byte("# managed\nkernel.yama.ptrace_scope = 2\n")
-	shellHosts(t, "1\n", nil, func(t *testing.T, h localHost) {
+	yamatest.EachShell(t, "1\n", nil, func(t *testing.T, h yamatest.LocalHost) {
 		st, err := Apply(context.Background(), h, Change{File: DefaultFile, Files: writeOp(DefaultFile, content), Runtime: scopePtr(2)})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := readFile(t, h.root, DefaultFile); got != string(content) {
+		if got := yamatest.ReadFile(t, h.Dir, DefaultFile); got != string(content) {
 			t.Errorf("file = %q", got)
 		}
-		if got := readFile(t, h.root, ProcPath); got != "2\n" {
+		if got := yamatest.ReadFile(t, h.Dir, ProcPath); got != "2\n" {
 			t.Errorf("runtime file = %q", got)
 		}
 		if st.Runtime != 2 || string(st.Managed.Content) != string(content) {
 			t.Errorf("read-back state = %v %q", st.Runtime, st.Managed.Content)
 		}
-		fi, err := os.Stat(filepath.Join(h.root, DefaultFile))
+		fi, err := os.Stat(filepath.Join(h.Dir, DefaultFile))
 		if err != nil || fi.Mode().Perm() != 0o644 {
 			t.Errorf("mode = %v, %v; want 0644", fi.Mode(), err)
 		}
-		leftovers, _ := filepath.Glob(filepath.Join(h.root, "etc/sysctl.d/.*"))
+		leftovers, _ := filepath.Glob(filepath.Join(h.Dir, "etc/sysctl.d/.*"))
 		if len(leftovers) != 0 {
 			t.Errorf("temporary files left behind: %v", leftovers)
 		}
@@ -47,27 +48,27 @@ func TestApplyWritesFileAndRuntime(t *testing.T) {
 
 func TestApplyOnlyTouchesWhatItIsAsked(t *testing.T) {
 	old := "kernel.yama.ptrace_scope = 1\n"
-	shellHosts(t, "1\n", map[string]string{DefaultFile: old}, func(t *testing.T, h localHost) {
+	yamatest.EachShell(t, "1\n", map[string]string{DefaultFile: old}, func(t *testing.T, h yamatest.LocalHost) {
 		if _, err := Apply(context.Background(), h, Change{File: DefaultFile, Runtime: scopePtr(0)}); err != nil {
 			t.Fatal(err)
 		}
-		if got := readFile(t, h.root, DefaultFile); got != old {
+		if got := yamatest.ReadFile(t, h.Dir, DefaultFile); got != old {
 			t.Errorf("runtime-only change rewrote the file: %q", got)
 		}
-		if got := readFile(t, h.root, ProcPath); got != "0\n" {
+		if got := yamatest.ReadFile(t, h.Dir, ProcPath); got != "0\n" {
 			t.Errorf("runtime = %q", got)
 		}
 		if _, err := Apply(context.Background(), h, Change{File: DefaultFile, Files: writeOp(DefaultFile, []byte("x = 1\n"))}); err != nil {
 			t.Fatal(err)
 		}
-		if got := readFile(t, h.root, ProcPath); got != "0\n" {
+		if got := yamatest.ReadFile(t, h.Dir, ProcPath); got != "0\n" {
 			t.Errorf("file-only change touched the runtime: %q", got)
 		}
 	})
 }
 
 func TestApplyRemove(t *testing.T) {
-	shellHosts(t, "1", map[string]string{DefaultFile: "kernel.yama.ptrace_scope = 1\n"}, func(t *testing.T, h localHost) {
+	yamatest.EachShell(t, "1", map[string]string{DefaultFile: "kernel.yama.ptrace_scope = 1\n"}, func(t *testing.T, h yamatest.LocalHost) {
 		st, err := Apply(context.Background(), h, Change{File: DefaultFile, Files: removeOp(DefaultFile)})
 		if err != nil {
 			t.Fatal(err)
@@ -75,7 +76,7 @@ func TestApplyRemove(t *testing.T) {
 		if st.Managed.Exists() {
 			t.Error("state still shows the drop-in")
 		}
-		if _, err := os.Stat(filepath.Join(h.root, DefaultFile)); !os.IsNotExist(err) {
+		if _, err := os.Stat(filepath.Join(h.Dir, DefaultFile)); !os.IsNotExist(err) {
 			t.Errorf("file still there: %v", err)
 		}
 		// Removing what is not there is not an error: destroy must converge.
@@ -86,20 +87,20 @@ func TestApplyRemove(t *testing.T) {
 }
 
 func TestApplyCreatesMissingDirectory(t *testing.T) {
-	shellHosts(t, "1", nil, func(t *testing.T, h localHost) {
+	yamatest.EachShell(t, "1", nil, func(t *testing.T, h yamatest.LocalHost) {
 		f := "/run/sysctl.d/60-yama.conf"
 		if _, err := Apply(context.Background(), h, Change{File: f, Files: writeOp(f, []byte("k = 1\n"))}); err != nil {
 			t.Fatal(err)
 		}
-		if got := readFile(t, h.root, f); got != "k = 1\n" {
+		if got := yamatest.ReadFile(t, h.Dir, f); got != "k = 1\n" {
 			t.Errorf("file = %q", got)
 		}
 	})
 }
 
 func TestApplyRefusesSymlinkedDropIn(t *testing.T) {
-	shellHosts(t, "1", map[string]string{"/etc/sysctl.conf": "a = 1\n"}, func(t *testing.T, h localHost) {
-		mustSymlink(t, "../sysctl.conf", filepath.Join(h.root, "etc/sysctl.d/99-sysctl.conf"))
+	yamatest.EachShell(t, "1", map[string]string{"/etc/sysctl.conf": "a = 1\n"}, func(t *testing.T, h yamatest.LocalHost) {
+		yamatest.Symlink(t, h.Dir, "/etc/sysctl.d/99-sysctl.conf", "../sysctl.conf")
 		st, err := Apply(context.Background(), h, Change{File: "/etc/sysctl.d/99-sysctl.conf", Files: writeOp("/etc/sysctl.d/99-sysctl.conf", []byte("k = 1\n")), Runtime: scopePtr(2)})
 		if !errors.Is(err, ErrNotRegular) {
 			t.Fatalf("err = %v, want ErrNotRegular", err)
@@ -107,14 +108,14 @@ func TestApplyRefusesSymlinkedDropIn(t *testing.T) {
 		if st == nil || st.Runtime != 1 {
 			t.Errorf("state after refusal = %+v; the runtime step must not run after a failed file step", st)
 		}
-		if got := readFile(t, h.root, "/etc/sysctl.conf"); got != "a = 1\n" {
+		if got := yamatest.ReadFile(t, h.Dir, "/etc/sysctl.conf"); got != "a = 1\n" {
 			t.Errorf("link target modified: %q", got)
 		}
 	})
 }
 
 func TestApplyWithoutYama(t *testing.T) {
-	shellHosts(t, "", nil, func(t *testing.T, h localHost) {
+	yamatest.EachShell(t, "", nil, func(t *testing.T, h yamatest.LocalHost) {
 		_, err := Apply(context.Background(), h, Change{File: DefaultFile, Runtime: scopePtr(1)})
 		if !errors.Is(err, ErrYamaAbsent) {
 			t.Fatalf("err = %v, want ErrYamaAbsent", err)
@@ -123,7 +124,7 @@ func TestApplyWithoutYama(t *testing.T) {
 }
 
 func TestApplyRejectsBadInput(t *testing.T) {
-	h := localHost{root: t.TempDir(), shell: "/bin/sh"}
+	h := yamatest.LocalHost{Dir: t.TempDir(), Shell: "/bin/sh"}
 	if _, err := Apply(context.Background(), h, Change{File: "/tmp/x.conf"}); !errors.Is(err, ErrBadFile) {
 		t.Errorf("bad file: %v", err)
 	}
@@ -135,7 +136,7 @@ func TestApplyRejectsBadInput(t *testing.T) {
 func TestApplySeveralFilesInOrder(t *testing.T) {
 	managed := []byte("kernel.yama.ptrace_scope = 2\n")
 	extra := []byte("# wins at boot\nkernel.yama.ptrace_scope = 2\n\x00\xff 'q' $(x)\n")
-	shellHosts(t, "1\n", map[string]string{"/etc/sysctl.d/50-old.conf": "a = 1\n"}, func(t *testing.T, h localHost) {
+	yamatest.EachShell(t, "1\n", map[string]string{"/etc/sysctl.d/50-old.conf": "a = 1\n"}, func(t *testing.T, h yamatest.LocalHost) {
 		c := Change{File: DefaultFile, Runtime: scopePtr(2), Files: []FileOp{
 			{Path: DefaultFile, Content: managed},
 			{Path: "/etc/sysctl.d/zz-yama.conf", Content: extra},
@@ -146,10 +147,10 @@ func TestApplySeveralFilesInOrder(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := readFile(t, h.root, "/etc/sysctl.d/zz-yama.conf"); got != string(extra) {
+		if got := yamatest.ReadFile(t, h.Dir, "/etc/sysctl.d/zz-yama.conf"); got != string(extra) {
 			t.Errorf("extra file = %q", got)
 		}
-		if got := readFile(t, h.root, "/etc/sysctl.d/60-empty.conf"); got != "" {
+		if got := yamatest.ReadFile(t, h.Dir, "/etc/sysctl.d/60-empty.conf"); got != "" {
 			t.Errorf("empty file = %q", got)
 		}
 		if st.Lookup("/etc/sysctl.d/50-old.conf").Exists() {
@@ -159,8 +160,8 @@ func TestApplySeveralFilesInOrder(t *testing.T) {
 }
 
 func TestApplyStopsAtFirstFailedFile(t *testing.T) {
-	shellHosts(t, "1\n", map[string]string{"/etc/sysctl.conf": "a = 1\n"}, func(t *testing.T, h localHost) {
-		mustSymlink(t, "../sysctl.conf", filepath.Join(h.root, "etc/sysctl.d/99-sysctl.conf"))
+	yamatest.EachShell(t, "1\n", map[string]string{"/etc/sysctl.conf": "a = 1\n"}, func(t *testing.T, h yamatest.LocalHost) {
+		yamatest.Symlink(t, h.Dir, "/etc/sysctl.d/99-sysctl.conf", "../sysctl.conf")
 		c := Change{File: DefaultFile, Runtime: scopePtr(2), Files: []FileOp{
 			{Path: "/etc/sysctl.d/99-sysctl.conf", Content: []byte("x\n")},
 			{Path: DefaultFile, Content: []byte("y\n")},
@@ -180,15 +181,15 @@ func TestApplyStopsAtFirstFailedFile(t *testing.T) {
 // rewritten (same inode, so no rename happened).
 func TestApplySkipsWhatIsAlreadyThere(t *testing.T) {
 	content := "kernel.yama.ptrace_scope = 2\n"
-	shellHosts(t, "2\n", map[string]string{DefaultFile: content}, func(t *testing.T, h localHost) {
-		before, err := os.Stat(filepath.Join(h.root, DefaultFile))
+	yamatest.EachShell(t, "2\n", map[string]string{DefaultFile: content}, func(t *testing.T, h yamatest.LocalHost) {
+		before, err := os.Stat(filepath.Join(h.Dir, DefaultFile))
 		if err != nil {
 			t.Fatal(err)
 		}
 		if _, err := Apply(context.Background(), h, Change{File: DefaultFile, Files: writeOp(DefaultFile, []byte(content)), Runtime: scopePtr(2)}); err != nil {
 			t.Fatal(err)
 		}
-		after, err := os.Stat(filepath.Join(h.root, DefaultFile))
+		after, err := os.Stat(filepath.Join(h.Dir, DefaultFile))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -210,12 +211,12 @@ func TestApplyPrecheckRefusesBeforeWriting(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			shellHosts(t, c.scope, nil, func(t *testing.T, h localHost) {
+			yamatest.EachShell(t, c.scope, nil, func(t *testing.T, h yamatest.LocalHost) {
 				_, err := Apply(context.Background(), h, Change{File: DefaultFile, Files: writeOp(DefaultFile, []byte("x\n")), Runtime: scopePtr(1)})
 				if !errors.Is(err, c.want) {
 					t.Fatalf("err = %v, want %v", err, c.want)
 				}
-				if _, err := os.Stat(filepath.Join(h.root, DefaultFile)); !os.IsNotExist(err) {
+				if _, err := os.Stat(filepath.Join(h.Dir, DefaultFile)); !os.IsNotExist(err) {
 					t.Errorf("drop-in written despite the refusal: %v", err)
 				}
 			})

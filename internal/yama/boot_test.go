@@ -3,20 +3,19 @@ package yama
 import (
 	"context"
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/terraform-yama/terraform-provider-yama/internal/sysctld"
+	"github.com/terraform-yama/terraform-provider-yama/internal/yama/yamatest"
 )
 
 // bootView reads a fake host root through the real read script.
 func bootView(t *testing.T, files, links map[string]string, managed string) BootView {
 	t.Helper()
-	h := localHost{root: newRoot(t, "1", files), shell: "/bin/sh"}
+	h := yamatest.LocalHost{Dir: yamatest.NewRoot(t, "1", files), Shell: "/bin/sh"}
 	for l, target := range links {
-		mustSymlink(t, target, filepath.Join(h.root, l))
+		yamatest.Symlink(t, h.Dir, l, target)
 	}
 	st, err := Read(context.Background(), h, managed)
 	if err != nil {
@@ -168,11 +167,9 @@ func TestPredictBoot(t *testing.T) {
 }
 
 func TestBootViewMergedUsr(t *testing.T) {
-	root := newRoot(t, "1", map[string]string{"/usr/lib/sysctl.d/10-default-yama-scope.conf": "kernel.yama.ptrace_scope = 0\n"})
-	if err := os.Symlink("usr/lib", filepath.Join(root, "lib")); err != nil {
-		t.Fatal(err)
-	}
-	st, err := Read(context.Background(), localHost{root: root, shell: "/bin/sh"}, DefaultFile)
+	root := yamatest.NewRoot(t, "1", map[string]string{"/usr/lib/sysctl.d/10-default-yama-scope.conf": "kernel.yama.ptrace_scope = 0\n"})
+	yamatest.Symlink(t, root, "/lib", "usr/lib")
+	st, err := Read(context.Background(), yamatest.LocalHost{Dir: root, Shell: "/bin/sh"}, DefaultFile)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,8 +201,8 @@ func TestReduceKeepsLineNumbersAndMasks(t *testing.T) {
 }
 
 func TestBootViewRefusesOversizedConfig(t *testing.T) {
-	root := newRoot(t, "1", map[string]string{"/usr/lib/sysctl.d/50-huge.conf": strings.Repeat("# padding\n", MaxFileSize/10+10)})
-	st, err := Read(context.Background(), localHost{root: root, shell: "/bin/sh"}, DefaultFile)
+	root := yamatest.NewRoot(t, "1", map[string]string{"/usr/lib/sysctl.d/50-huge.conf": strings.Repeat("# padding\n", MaxFileSize/10+10)})
+	st, err := Read(context.Background(), yamatest.LocalHost{Dir: root, Shell: "/bin/sh"}, DefaultFile)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/terraform-yama/terraform-provider-yama/internal/ptrace"
 	"github.com/terraform-yama/terraform-provider-yama/internal/sysctld"
+	"github.com/terraform-yama/terraform-provider-yama/internal/yama/yamatest"
 )
 
 // TestWriteFuzzCorpus regenerates the committed seed corpora under
@@ -44,20 +45,14 @@ func TestWriteFuzzCorpus(t *testing.T) {
 	}
 	var outputs = map[string][]byte{}
 	for name, l := range layouts {
-		root := newRoot(t, l.scope, l.files)
+		root := yamatest.NewRoot(t, l.scope, l.files)
 		if l.scope != "" {
-			writeFile(t, root, ProcPath, l.scope+"\n")
+			yamatest.WriteFile(t, root, ProcPath, l.scope+"\n")
 		}
 		for p, target := range l.links {
-			full := filepath.Join(root, p)
-			if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.Symlink(target, full); err != nil {
-				t.Fatal(err)
-			}
+			yamatest.Symlink(t, root, p, target)
 		}
-		h := localHost{root: root, shell: "/bin/sh"}
+		h := yamatest.LocalHost{Dir: root, Shell: "/bin/sh"}
 		out, stderr, err := h.Run(context.Background(), readScript, readInput(testBoundary, root, DefaultFile), false)
 		if err != nil {
 			t.Fatalf("%s: %v\n%s", name, err, stderr)
@@ -88,9 +83,9 @@ func TestWriteFuzzCorpus(t *testing.T) {
 	for name, prep := range map[string]func(root string){
 		"not-regular": func(root string) { _ = os.MkdirAll(filepath.Join(root, DefaultFile), 0o755) },
 	} {
-		root := newRoot(t, "1", map[string]string{"/etc/sysctl.d/.keep": ""})
+		root := yamatest.NewRoot(t, "1", map[string]string{"/etc/sysctl.d/.keep": ""})
 		prep(root)
-		h := localHost{root: root, shell: "/bin/sh"}
+		h := yamatest.LocalHost{Dir: root, Shell: "/bin/sh"}
 		two := ptrace.Scope(2)
 		c := Change{File: DefaultFile, Files: []FileOp{{Path: DefaultFile, Content: []byte("kernel.yama.ptrace_scope = 2\n")}}, Runtime: &two}
 		out, stderr, err := h.Run(context.Background(), applyScript, applyInput("\x1eB\x1e", root, c), true)

@@ -1,9 +1,14 @@
 package yama
 
-import "strings"
+import (
+	"strings"
 
-// Paths the scripts read. They are constants in the scripts themselves;
-// these copies exist for Go-side lookups and messages.
+	"github.com/terraform-yama/terraform-provider-yama/internal/sysctld"
+)
+
+// Paths the scripts read. They are constants in the scripts themselves
+// (scripts/*.sh); these copies exist for Go-side lookups and messages, and
+// TestScriptPaths checks that the scripts use them.
 const (
 	ProcPath       = "/proc/sys/kernel/yama/ptrace_scope"
 	SystemdRunDir  = "/run/systemd/system"
@@ -13,14 +18,9 @@ const (
 )
 
 // ConfigDirs are the directories systemd-sysctl and procps read drop-ins
-// from, in precedence order.
-var ConfigDirs = []string{
-	"/etc/sysctl.d",
-	"/run/sysctl.d",
-	"/usr/local/lib/sysctl.d",
-	"/usr/lib/sysctl.d",
-	"/lib/sysctl.d",
-}
+// from, in precedence order: a copy of sysctld.ConfigDirs(), the one list
+// (the read script's loop is checked against it by TestScriptConfigDirs).
+var ConfigDirs = sysctld.ConfigDirs()
 
 // MaxFileSize bounds every file the read script returns. sysctl.d files are
 // a few hundred bytes; anything larger is refused rather than shipped.

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/terraform-yama/terraform-provider-yama/internal/ptrace"
+	"github.com/terraform-yama/terraform-provider-yama/internal/yama/yamatest"
 )
 
 func TestReadReportsRuntimeAndDropIn(t *testing.T) {
@@ -18,7 +19,7 @@ func TestReadReportsRuntimeAndDropIn(t *testing.T) {
 		"/usr/lib/sysctl.d/README":          "not a conf file\n",
 		"/etc/sysctl.conf":                  "# empty\n",
 	}
-	shellHosts(t, "1\n", files, func(t *testing.T, h localHost) {
+	yamatest.EachShell(t, "1\n", files, func(t *testing.T, h yamatest.LocalHost) {
 		st, err := Read(context.Background(), h, DefaultFile)
 		if err != nil {
 			t.Fatal(err)
@@ -46,7 +47,7 @@ func TestReadReportsRuntimeAndDropIn(t *testing.T) {
 }
 
 func TestReadWithoutYama(t *testing.T) {
-	shellHosts(t, "", nil, func(t *testing.T, h localHost) {
+	yamatest.EachShell(t, "", nil, func(t *testing.T, h yamatest.LocalHost) {
 		st, err := Read(context.Background(), h, DefaultFile)
 		if err != nil {
 			t.Fatal(err)
@@ -61,10 +62,10 @@ func TestReadWithoutYama(t *testing.T) {
 }
 
 func TestReadSymlinksAndSystemd(t *testing.T) {
-	shellHosts(t, "0", map[string]string{"/etc/sysctl.conf": "kernel.yama.ptrace_scope=2\n"}, func(t *testing.T, h localHost) {
-		mustSymlink(t, "../sysctl.conf", filepath.Join(h.root, "etc/sysctl.d/99-sysctl.conf"))
-		mustSymlink(t, "/dev/null", filepath.Join(h.root, "etc/sysctl.d/10-ptrace.conf"))
-		if err := os.MkdirAll(filepath.Join(h.root, SystemdRunDir), 0o755); err != nil {
+	yamatest.EachShell(t, "0", map[string]string{"/etc/sysctl.conf": "kernel.yama.ptrace_scope=2\n"}, func(t *testing.T, h yamatest.LocalHost) {
+		yamatest.Symlink(t, h.Dir, "/etc/sysctl.d/99-sysctl.conf", "../sysctl.conf")
+		yamatest.Symlink(t, h.Dir, "/etc/sysctl.d/10-ptrace.conf", "/dev/null")
+		if err := os.MkdirAll(filepath.Join(h.Dir, SystemdRunDir), 0o755); err != nil {
 			t.Fatal(err)
 		}
 		st, err := Read(context.Background(), h, DefaultFile)
@@ -91,7 +92,7 @@ func TestReadSymlinksAndSystemd(t *testing.T) {
 
 func TestReadRefusesOversizedDropIn(t *testing.T) {
 	big := strings.Repeat("#", MaxFileSize+10)
-	shellHosts(t, "1", map[string]string{DefaultFile: big}, func(t *testing.T, h localHost) {
+	yamatest.EachShell(t, "1", map[string]string{DefaultFile: big}, func(t *testing.T, h yamatest.LocalHost) {
 		_, err := Read(context.Background(), h, DefaultFile)
 		if !errors.Is(err, ErrTooLarge) {
 			t.Fatalf("err = %v, want ErrTooLarge", err)
@@ -103,7 +104,7 @@ func TestReadContentIsExact(t *testing.T) {
 	// Trailing blank lines, no final newline, bytes that look like markup:
 	// the content must come back byte for byte or drift would be invented.
 	content := "kernel.yama.ptrace_scope = 1\n\n\n# end \x1e\\n $(x) 'q'"
-	shellHosts(t, "1", map[string]string{DefaultFile: content}, func(t *testing.T, h localHost) {
+	yamatest.EachShell(t, "1", map[string]string{DefaultFile: content}, func(t *testing.T, h yamatest.LocalHost) {
 		st, err := Read(context.Background(), h, DefaultFile)
 		if err != nil {
 			t.Fatal(err)
@@ -112,14 +113,4 @@ func TestReadContentIsExact(t *testing.T) {
 			t.Errorf("content = %q, want %q", st.Managed.Content, content)
 		}
 	})
-}
-
-func mustSymlink(t *testing.T, target, link string) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(link), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Symlink(target, link); err != nil {
-		t.Fatal(err)
-	}
 }
