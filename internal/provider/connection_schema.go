@@ -71,6 +71,17 @@ var connAttrs = []connAttr{
 		strings: []validator.String{durationValidator}},
 }
 
+// sensitiveConnAttrs names the connection attributes marked sensitive.
+func sensitiveConnAttrs() []string {
+	var out []string
+	for _, a := range connAttrs {
+		if a.sensitive {
+			out = append(out, a.name)
+		}
+	}
+	return out
+}
+
 // Plan-time validators of the connection attributes added with bastions,
 // certificates and agent identities (the others are in validators.go).
 var (

@@ -15,6 +15,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/terraform-yama/terraform-provider-yama/internal/sshclient"
+	"github.com/terraform-yama/terraform-provider-yama/internal/yama"
 )
 
 var _ provider.Provider = (*YamaProvider)(nil)
@@ -22,22 +23,33 @@ var _ provider.Provider = (*YamaProvider)(nil)
 // YamaProvider manages kernel.yama.ptrace_scope on hosts over SSH.
 type YamaProvider struct {
 	version string
-	// pool holds one SSH connection per host for the life of the provider
-	// process, shared by every resource and data source of that host.
-	pool *sshclient.Pool
+	hosts   hostOpener
 }
+
+// hostOpener returns the host a resolved configuration names, ready to run
+// scripts; it validates the configuration but does not dial. It is the
+// provider's seam: the SSH pool in production, local hosts in unit tests
+// (as hashicorp/terraform's communicator has a mock).
+type hostOpener func(cfg sshclient.Config) (yama.Host, error)
 
 // providerData is what Configure hands to resources and data sources.
 type providerData struct {
-	pool     *sshclient.Pool
+	hosts    hostOpener
 	defaults sshclient.Config
 }
 
 // New returns a constructor for the provider, as providerserver expects.
+// Its hosts come from one SSH pool per provider process, which holds one
+// connection per host, shared by every resource and data source of it.
 func New(version string) func() provider.Provider {
 	return func() provider.Provider {
-		return &YamaProvider{version: version, pool: sshclient.NewPool(sshclient.WithLogger(logTransport))}
+		pool := sshclient.NewPool(sshclient.WithLogger(logTransport))
+		return newProvider(version, func(cfg sshclient.Config) (yama.Host, error) { return pool.Host(cfg) })
 	}
+}
+
+func newProvider(version string, hosts hostOpener) *YamaProvider {
+	return &YamaProvider{version: version, hosts: hosts}
 }
 
 // logTransport forwards the SSH pool's events (dials, handshakes, sessions)
@@ -75,7 +87,7 @@ func (p *YamaProvider) Configure(ctx context.Context, req provider.ConfigureRequ
 	if defaults.InsecureIgnoreHostKey {
 		resp.Diagnostics.Append(insecureHostKeyWarning("the provider block"))
 	}
-	data := &providerData{pool: p.pool, defaults: defaults}
+	data := &providerData{hosts: p.hosts, defaults: defaults}
 	resp.ResourceData = data
 	resp.DataSourceData = data
 }

@@ -31,9 +31,6 @@ func TestMain(m *testing.M) {
 }
 
 func runTests(m *testing.M) int {
-	if os.Getenv("TF_ACC") == "" {
-		return m.Run()
-	}
 	dir, err := os.MkdirTemp("", "yama-acc-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -49,6 +46,9 @@ func runTests(m *testing.M) int {
 	}
 	os.Setenv("TF_CLI_CONFIG_FILE", cliConfig)
 	os.Unsetenv("SSH_AUTH_SOCK") // tests choose their auth explicitly
+	if os.Getenv("TF_ACC") == "" {
+		return m.Run() // unit tests only: no sandbox hosts
+	}
 
 	// TF_ACC is set: sandbox hosts are required, not optional.
 	accEnv, err = testhost.NewEnv(filepath.Join(dir, "hosts"))

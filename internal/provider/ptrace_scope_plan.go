@@ -32,7 +32,7 @@ func (r *ptraceScopeResource) ModifyPlan(ctx context.Context, req resource.Modif
 	if plan.Host.IsUnknown() || !knownConnection(plan.SSH) {
 		return // computed attributes stay unknown until apply
 	}
-	cfg, err := override(r.data.defaults, plan.SSH)
+	cfg, err := inherit(r.data.defaults, plan.SSH)
 	if err != nil {
 		resp.Diagnostics.AddError("Invalid ssh block for "+plan.Host.ValueString(), err.Error())
 		return

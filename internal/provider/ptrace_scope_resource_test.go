@@ -24,7 +24,7 @@ resource "yama_ptrace_scope" "test" {
 `, h.Addr, body)
 }
 
-// checkHost asserts what the sandbox really holds, independently of state.
+// hostHolds asserts what the sandbox really holds, independently of state.
 func hostHolds(t *testing.T, h *testhost.Host, runtime, file string) resource.TestCheckFunc {
 	return func(*terraform.State) error {
 		if got := hostFile(t, h, testhost.YamaPath); got != runtime {

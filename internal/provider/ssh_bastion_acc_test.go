@@ -282,7 +282,7 @@ func TestAccSSH_connectionLostMidCommand(t *testing.T) {
 	n := newBastionNet(t)
 	kh := n.knownHosts
 	key := accEnv.ClientKeyPEM()
-	chain := []sshclient.JumpConfig{
+	chain := []sshclient.Config{
 		{Host: "127.0.0.1", Port: n.relay, PrivateKey: key, KnownHostsFile: kh},
 		{Host: n.abB, PrivateKey: key, KnownHostsFile: kh},
 	}
@@ -353,12 +353,7 @@ func TestAccSSH_connectionLostMidCommand(t *testing.T) {
 
 // Unit checks of how bastion blocks inherit (no hosts needed).
 func TestSSHBastionInheritance(t *testing.T) {
-	bastionType := types.ObjectType{AttrTypes: map[string]attr.Type{
-		"host": types.StringType, "user": types.StringType, "port": types.Int64Type, "private_key": types.StringType,
-		"private_key_passphrase": types.StringType, "certificate": types.StringType, "password": types.StringType,
-		"agent": types.BoolType, "agent_identity": types.StringType, "known_hosts_file": types.StringType,
-		"host_key": types.StringType, "insecure_ignore_host_key": types.BoolType,
-	}}
+	bastionType := bastionObjectType()
 	block := func(set map[string]attr.Value) attr.Value {
 		vals := map[string]attr.Value{}
 		for name, typ := range bastionType.AttrTypes {
@@ -378,12 +373,9 @@ func TestSSHBastionInheritance(t *testing.T) {
 	}
 	list := func(blocks ...attr.Value) types.List { return types.ListValueMust(bastionType, blocks) }
 	emptyConn := func() connectionModel {
-		return connectionModel{
-			User: types.StringNull(), Port: types.Int64Null(), PrivateKey: types.StringNull(), PrivateKeyPassphrase: types.StringNull(),
-			Certificate: types.StringNull(), Password: types.StringNull(), Agent: types.BoolNull(), AgentIdentity: types.StringNull(),
-			KnownHostsFile: types.StringNull(), HostKey: types.StringNull(), InsecureIgnoreHostKey: types.BoolNull(),
-			Sudo: types.BoolNull(), SudoPassword: types.StringNull(), Timeout: types.StringNull(), Bastion: list(),
-		}
+		m := nullModel[connectionModel]()
+		m.Bastion = list()
+		return m
 	}
 	t.Setenv(envAgentSocket, "")
 
@@ -407,7 +399,7 @@ func TestSSHBastionInheritance(t *testing.T) {
 	// An ssh block without bastions keeps the provider's.
 	sshNone := emptyConn()
 	sshNone.User = types.StringValue("ssh-block-user")
-	cfg, err := override(base, &sshNone)
+	cfg, err := inherit(base, &sshNone)
 	if err != nil || len(cfg.Jumps) != 1 || cfg.Jumps[0].Host != "jump.example" {
 		t.Errorf("ssh block without bastions: %v %v", cfg.Jumps, err)
 	}
@@ -421,7 +413,7 @@ func TestSSHBastionInheritance(t *testing.T) {
 		block(map[string]attr.Value{"host": types.StringValue("10.0.0.1"), "port": types.Int64Value(22), "host_key": types.StringValue("ssh-ed25519 AAAA")}),
 		block(map[string]attr.Value{"host": types.StringValue("10.0.0.2"), "private_key": types.StringValue("hop-key"), "agent_identity": types.StringValue("deploy@ci")}),
 	)
-	cfg, err = override(base, &sshTwo)
+	cfg, err = inherit(base, &sshTwo)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,7 +17,7 @@ import (
 // carries its name and masks its secrets.
 type target struct {
 	ctx  context.Context
-	host *sshclient.Host
+	host yama.Host
 	cfg  sshclient.Config
 }
 
@@ -26,13 +26,13 @@ type target struct {
 // connects on first use and reuses the connection afterwards.
 func (d *providerData) connect(ctx context.Context, host string, ssh *connectionModel) (*target, diag.Diagnostics) {
 	var diags diag.Diagnostics
-	cfg, err := override(d.defaults, ssh)
+	cfg, err := inherit(d.defaults, ssh)
 	if err != nil {
 		diags.AddError("Invalid ssh block for "+host, err.Error())
 		return nil, diags
 	}
 	cfg.Host = host
-	h, err := d.pool.Host(cfg)
+	h, err := d.hosts(cfg)
 	if err != nil {
 		diags.Append(hostDiagnostic(host, err))
 		return nil, diags
@@ -49,20 +49,12 @@ func (d *providerData) connect(ctx context.Context, host string, ssh *connection
 }
 
 // maskSecrets makes sure no secret reaches a log line, whatever field or
-// message it might end up in.
+// message it might end up in: every sensitive attribute's field key, and
+// every secret value of the host and its bastions (sshclient.Config tags
+// them).
 func maskSecrets(ctx context.Context, cfg sshclient.Config) context.Context {
-	var secrets []string
-	candidates := []string{cfg.PrivateKey, cfg.PrivateKeyPassphrase, cfg.Password, cfg.SudoPassword}
-	for _, j := range cfg.Jumps {
-		candidates = append(candidates, j.PrivateKey, j.PrivateKeyPassphrase, j.Password)
-	}
-	for _, s := range candidates {
-		if s != "" {
-			secrets = append(secrets, s)
-		}
-	}
-	ctx = tflog.MaskFieldValuesWithFieldKeys(ctx, "private_key", "private_key_passphrase", "password", "sudo_password")
-	if len(secrets) > 0 {
+	ctx = tflog.MaskFieldValuesWithFieldKeys(ctx, sensitiveConnAttrs()...)
+	if secrets := cfg.Secrets(); len(secrets) > 0 {
 		ctx = tflog.MaskAllFieldValuesStrings(ctx, secrets...)
 		ctx = tflog.MaskMessageStrings(ctx, secrets...)
 	}
