@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/terraform-yama/terraform-provider-yama/internal/ptrace"
@@ -46,32 +47,31 @@ type privateSetter interface {
 	SetKey(ctx context.Context, key string, value []byte) diag.Diagnostics
 }
 
-// observeBoot records the host's actual boot-time story in m and keeps the
-// view in private state.
-func observeBoot(ctx context.Context, m *ptraceScopeResourceModel, st *yama.State, priv privateSetter, diags *diag.Diagnostics) {
-	view, err := st.BootView()
+// observeBoot records the host's actual boot-time story in m. It returns
+// the boot view to keep in private state (nil when there is none to keep).
+func observeBoot(m *ptraceScopeResourceModel, st *yama.State) (view []byte, diags diag.Diagnostics) {
+	v, err := st.BootView()
 	if errors.Is(err, yama.ErrTooLarge) {
 		diags.Append(hostDiagnostic(m.Host.ValueString(), err))
-		return
+		return nil, diags
 	}
 	if err != nil {
 		m.setBoot(nil)
 		m.RebootRequired = types.BoolNull()
 		diags.Append(bootUnknownWarning(m.Host.ValueString(), err))
-		return
+		return nil, diags
 	}
-	raw, _ := json.Marshal(view)
-	diags.Append(priv.SetKey(ctx, bootViewKey, raw)...)
-	mode, err := view.BootMode(m.BootMode.ValueString())
+	view, _ = json.Marshal(v)
+	mode, err := v.BootMode(m.BootMode.ValueString())
 	if err != nil {
 		diags.AddError("Invalid boot_mode", err.Error())
-		return
+		return view, diags
 	}
-	b, err := view.Predict(mode, m.bootOverlay(), m.managedPath())
+	b, err := v.Predict(mode, m.bootOverlay(), m.managedPath())
 	if err != nil {
 		m.setBoot(nil)
 		diags.Append(bootUnknownWarning(m.Host.ValueString(), err))
-		return
+		return view, diags
 	}
 	m.setBoot(&b)
 	m.RebootRequired = types.BoolValue(rebootRequired(m.Persist.ValueBool(), st.Available, st.Runtime, &b))
@@ -84,6 +84,15 @@ func observeBoot(ctx context.Context, m *ptraceScopeResourceModel, st *yama.Stat
 		}
 	}
 	m.OverrideFiles = types.MapValueMust(types.StringType, held)
+	return view, diags
+}
+
+// saveObserved records a model and its boot view as the resource's state.
+func saveObserved(ctx context.Context, m *ptraceScopeResourceModel, view []byte, state *tfsdk.State, priv privateSetter, diags *diag.Diagnostics) {
+	if view != nil {
+		diags.Append(priv.SetKey(ctx, bootViewKey, view)...)
+	}
+	diags.Append(state.Set(ctx, m)...)
 }
 
 // rebootRequired: the value the host will boot with differs from the live

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
@@ -12,9 +13,11 @@ import (
 )
 
 // ModifyPlan makes the plan say exactly what will change on the host: the
-// drop-in's new content, the new live value, whether a reboot will be
-// needed, and it refuses up front what the kernel would refuse (lowering a
-// live value locked at 3).
+// drop-in's new content, the new live value, the value it boots with and
+// whether a reboot will be needed; and it refuses up front what the kernel
+// would refuse (lowering a live value locked at 3). It gathers what is
+// known of the host (hostFacts), computes the planned values with the pure
+// function planned, and writes them into the plan in one place.
 func (r *ptraceScopeResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
 	if req.Plan.Raw.IsNull() || r.data == nil {
 		return // destroy, or the provider is not configured yet
@@ -26,124 +29,160 @@ func (r *ptraceScopeResource) ModifyPlan(ctx context.Context, req resource.Modif
 		prior = &ptraceScopeResourceModel{}
 		resp.Diagnostics.Append(req.State.Get(ctx, prior)...)
 	}
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	if plan.Host.IsUnknown() || !knownConnection(plan.SSH) {
-		return // computed attributes stay unknown until apply
+	if resp.Diagnostics.HasError() || plan.Host.IsUnknown() || !knownConnection(plan.SSH) {
+		return // the computed attributes stay unknown until apply
 	}
 	cfg, err := inherit(r.data.defaults, plan.SSH)
 	if err != nil {
 		resp.Diagnostics.AddError("Invalid ssh block for "+plan.Host.ValueString(), err.Error())
 		return
 	}
-	host := plan.Host.ValueString()
-	plan.ID = types.StringValue(hostID(host, cfg.Port))
+	plan.ID = types.StringValue(hostID(plan.Host.ValueString(), cfg.Port))
 	if cfg.InsecureIgnoreHostKey && !r.data.defaults.InsecureIgnoreHostKey {
-		resp.Diagnostics.Append(insecureHostKeyWarning("the ssh block of the resource for " + host))
+		resp.Diagnostics.Append(insecureHostKeyWarning("the ssh block of the resource for " + plan.Host.ValueString()))
 	}
-	if plan.Scope.IsUnknown() || plan.ApplyRuntime.IsUnknown() {
-		resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
-		return
-	}
-
-	live, known, view := r.liveScope(ctx, req, prior, host, plan, resp)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	scope := plan.scope()
-	if plan.ApplyRuntime.ValueBool() {
-		if known && ptrace.CanChangeLive(live, scope) != nil {
-			if sameAsState(prior, scope) {
-				// Failing here would also fail the refresh-plan that
-				// Terraform runs before a destroy, leaving a resource
-				// that cannot be removed until the host reboots. The
-				// configuration asks for nothing new: warn, and let
-				// apply refuse the live write if it is attempted.
-				resp.Diagnostics.Append(lockedHostWarning(plan.ID.ValueString(), scope))
-			} else {
-				resp.Diagnostics.Append(lockedPlanDiagnostic(plan.ID.ValueString(), scope))
-				return
-			}
-		}
-		if scope == ptrace.NoAttach && (!known || live != ptrace.NoAttach) {
-			resp.Diagnostics.Append(scopeThreeWarning(plan.ID.ValueString()))
+	facts := hostFacts{}
+	if judgeable(plan) {
+		facts = r.hostFacts(ctx, req, prior, plan, &resp.Diagnostics)
+		if resp.Diagnostics.HasError() {
+			return
 		}
 	}
-	// The drop-in's content needs these; the lock check above does not.
-	if plan.Persist.IsUnknown() || plan.Comment.IsUnknown() {
-		resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
+	out, diags := planned(plan, prior, facts)
+	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
 		return
 	}
-
-	// The values the host will hold after apply.
-	switch {
-	case plan.Persist.ValueBool():
-		plan.FileContent = types.StringValue(string(plan.content()))
-	case prior != nil:
-		plan.FileContent = prior.FileContent
-	default:
-		plan.FileContent = types.StringUnknown()
-	}
-	switch {
-	case plan.ApplyRuntime.ValueBool():
-		live, known = scope, true
-	case prior != nil && !prior.RuntimeScope.IsNull():
-		live, known = ptrace.Scope(prior.RuntimeScope.ValueInt64()), true
-	}
-	var runtime *ptrace.Scope
-	if known {
-		runtime = &live
-		plan.RuntimeScope = types.Int64Value(int64(live))
-		plan.Mode = types.StringValue(live.Mode())
-	} else {
-		plan.RuntimeScope, plan.Mode = types.Int64Unknown(), types.StringUnknown()
-	}
-	planBoot(&plan, prior, view, runtime, &resp.Diagnostics)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
+	resp.Diagnostics.Append(resp.Plan.Set(ctx, &out)...)
 }
 
-// liveScope returns the host's live value and boot view for plan-time
-// checks: from the refreshed state and private state when the resource
-// exists, else (a create) by reading the host, so that a host without Yama
-// or locked at 3 fails at plan time rather than half-way through an apply.
-func (r *ptraceScopeResource) liveScope(ctx context.Context, req resource.ModifyPlanRequest, prior *ptraceScopeResourceModel, host string, plan ptraceScopeResourceModel, resp *resource.ModifyPlanResponse) (ptrace.Scope, bool, *yama.BootView) {
+// hostFacts is what a plan knows of the host before this apply.
+type hostFacts struct {
+	live *ptrace.Scope  // the live value; nil when not known
+	view *yama.BootView // the sysctl configuration; nil when not known
+}
+
+// judgeable: the configuration is known enough to judge it against the
+// host (the live value it asks for, and whether it asks for one).
+func judgeable(plan ptraceScopeResourceModel) bool {
+	return !plan.Scope.IsUnknown() && !plan.ApplyRuntime.IsUnknown()
+}
+
+// hostFacts returns the host's live value and boot view: from the
+// refreshed state and private state when the resource exists, else (a
+// create) by reading the host, so that a host without Yama or locked at 3
+// fails at plan time rather than half-way through an apply.
+func (r *ptraceScopeResource) hostFacts(ctx context.Context, req resource.ModifyPlanRequest, prior *ptraceScopeResourceModel, plan ptraceScopeResourceModel, diags *diag.Diagnostics) hostFacts {
 	if prior != nil {
 		raw, _ := req.Private.GetKey(ctx, bootViewKey)
-		view := viewFromPrivate(raw)
-		if prior.RuntimeScope.IsNull() || prior.RuntimeScope.IsUnknown() {
-			return 0, false, view
+		facts := hostFacts{view: viewFromPrivate(raw)}
+		if !prior.RuntimeScope.IsNull() && !prior.RuntimeScope.IsUnknown() {
+			live := ptrace.Scope(prior.RuntimeScope.ValueInt64())
+			facts.live = &live
 		}
-		return ptrace.Scope(prior.RuntimeScope.ValueInt64()), true, view
+		return facts
 	}
 	if plan.File.IsUnknown() {
-		return 0, false, nil
+		return hostFacts{}
 	}
-	t, diags := r.data.connect(ctx, host, plan.SSH)
-	if resp.Diagnostics.Append(diags...); diags.HasError() {
-		return 0, false, nil
+	t, d := r.data.connect(ctx, plan.Host.ValueString(), plan.SSH)
+	if diags.Append(d...); d.HasError() {
+		return hostFacts{}
 	}
 	st, err := t.read(plan.File.ValueString())
+	if err == nil && !st.Available {
+		err = yamaAbsent(t.host.Name())
+	}
 	if err != nil {
-		resp.Diagnostics.Append(hostDiagnostic(t.host.Name(), err))
-		return 0, false, nil
+		diags.Append(hostDiagnostic(t.host.Name(), err))
+		return hostFacts{}
 	}
-	if !st.Available {
-		resp.Diagnostics.Append(hostDiagnostic(t.host.Name(), yamaAbsent(t.host.Name())))
-		return 0, false, nil
-	}
+	facts := hostFacts{live: &st.Runtime}
 	view, err := st.BootView()
-	if errors.Is(err, yama.ErrTooLarge) {
-		resp.Diagnostics.Append(hostDiagnostic(t.host.Name(), err))
-		return 0, false, nil
+	switch {
+	case errors.Is(err, yama.ErrTooLarge):
+		diags.Append(hostDiagnostic(t.host.Name(), err))
+	case err == nil:
+		facts.view = &view
 	}
-	if err != nil {
-		return st.Runtime, true, nil
+	return facts
+}
+
+// planned computes the values the host will hold after this apply from
+// the configuration (plan), the state (prior; nil for a create) and what
+// is known of the host. It is pure: no host, no Terraform request.
+func planned(plan ptraceScopeResourceModel, prior *ptraceScopeResourceModel, facts hostFacts) (ptraceScopeResourceModel, diag.Diagnostics) {
+	var diags diag.Diagnostics
+	if !judgeable(plan) {
+		return plan, diags // everything computed stays unknown
 	}
-	return st.Runtime, true, &view
+	if diags.Append(liveChangeAllowed(plan, prior, facts.live)...); diags.HasError() {
+		return plan, diags
+	}
+	if plan.Persist.IsUnknown() || plan.Comment.IsUnknown() {
+		return plan, diags // the drop-in's content needs these; the lock check did not
+	}
+	plan.FileContent = plannedContent(plan, prior)
+	live := plannedLive(plan, prior, facts.live)
+	plan.RuntimeScope, plan.Mode = types.Int64Unknown(), types.StringUnknown()
+	if live != nil {
+		plan.RuntimeScope, plan.Mode = types.Int64Value(int64(*live)), types.StringValue(live.Mode())
+	}
+	planBoot(&plan, prior, facts.view, live, &diags)
+	return plan, diags
+}
+
+// liveChangeAllowed applies the kernel's rules for a live write: a value
+// locked at 3 cannot change, and 3 cannot be undone without a reboot.
+func liveChangeAllowed(plan ptraceScopeResourceModel, prior *ptraceScopeResourceModel, live *ptrace.Scope) diag.Diagnostics {
+	var diags diag.Diagnostics
+	if !plan.ApplyRuntime.ValueBool() {
+		return diags // only the drop-in changes: any value may be persisted
+	}
+	want, id := plan.scope(), plan.ID.ValueString()
+	switch {
+	case live == nil || ptrace.CanChangeLive(*live, want) == nil:
+		// The kernel will take it (or the host is not known yet).
+	case sameAsState(prior, want):
+		// Failing here would also fail the refresh-plan that Terraform
+		// runs before a destroy, leaving a resource that cannot be removed
+		// until the host reboots. The configuration asks for nothing new:
+		// warn, and let apply refuse the live write if it is attempted.
+		diags.Append(lockedHostWarning(id, want))
+	default:
+		diags.Append(lockedPlanDiagnostic(id, want))
+		return diags
+	}
+	if want == ptrace.NoAttach && (live == nil || *live != ptrace.NoAttach) {
+		diags.Append(scopeThreeWarning(id))
+	}
+	return diags
+}
+
+// plannedContent is the drop-in after apply: the configuration's when it
+// is managed; else what the state records (nothing will touch it), or
+// unknown for a create (the plan did not read it for this purpose).
+func plannedContent(plan ptraceScopeResourceModel, prior *ptraceScopeResourceModel) types.String {
+	switch {
+	case plan.Persist.ValueBool():
+		return types.StringValue(string(plan.content()))
+	case prior != nil:
+		return prior.FileContent
+	}
+	return types.StringUnknown()
+}
+
+// plannedLive is the live value after apply: the configuration's when it
+// sets it; else what the state records, or what a create's read found.
+func plannedLive(plan ptraceScopeResourceModel, prior *ptraceScopeResourceModel, live *ptrace.Scope) *ptrace.Scope {
+	switch {
+	case plan.ApplyRuntime.ValueBool():
+		want := plan.scope()
+		return &want
+	case prior != nil && !prior.RuntimeScope.IsNull():
+		held := ptrace.Scope(prior.RuntimeScope.ValueInt64())
+		return &held
+	}
+	return live
 }
 
 // sameAsState tells whether the configuration asks for the live value the

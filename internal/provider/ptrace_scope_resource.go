@@ -18,7 +18,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
-	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/terraform-yama/terraform-provider-yama/internal/ptrace"
@@ -50,6 +49,10 @@ func (r *ptraceScopeResource) Metadata(_ context.Context, req resource.MetadataR
 
 func (r *ptraceScopeResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	resp.Schema = schema.Schema{
+		// Version 0 is the baseline for state upgraders (see
+		// hashicorp/terraform-provider-random's resource_password.go): bump
+		// it, and add an upgrader, when a change needs old states rewritten.
+		Version: 0,
 		MarkdownDescription: "Manages `kernel.yama.ptrace_scope` on one host over SSH: the live value " +
 			"(`" + yama.ProcPath + "`) and a sysctl.d drop-in that sets it at boot. One resource per host; use `for_each` for fleets.\n\n" +
 			"Two resources for the same host are not detected as a conflict: each sees only its own configuration. They fight over the one live value " +
@@ -156,12 +159,15 @@ func (r *ptraceScopeResource) Create(ctx context.Context, req resource.CreateReq
 	snap, _ := json.Marshal(snapshot)
 	resp.Diagnostics.Append(resp.Private.SetKey(ctx, snapshotKey, snap)...)
 	plan.ID = types.StringValue(t.host.Name())
-	// Roll back a create whose steps failed half-way; not one whose writes
-	// succeeded but read back changed (someone else is writing the host:
-	// undoing would clobber their value too).
-	if after, err := r.converge(t, &plan, nil, &resp.State, resp.Private, &resp.Diagnostics); err != nil && after != nil && !errors.Is(err, yama.ErrVerify) {
-		r.rollback(t, &plan, snapshot, after, &resp.State, &resp.Diagnostics)
+	res := r.converge(t, plan, nil)
+	resp.Diagnostics.Append(res.diags...)
+	if res.after == nil {
+		return // the host could not report what it holds: record nothing
 	}
+	if res.failedMidway() && r.rollback(t, res.model, snapshot, res.after, &resp.Diagnostics) {
+		return // the host is as it was: the create leaves nothing behind
+	}
+	saveObserved(ctx, &res.model, res.view, &resp.State, resp.Private, &resp.Diagnostics)
 }
 
 func (r *ptraceScopeResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
@@ -198,8 +204,9 @@ func (r *ptraceScopeResource) Read(ctx context.Context, req resource.ReadRequest
 	}
 	m.ID = types.StringValue(t.host.Name())
 	m.observe(st)
-	observeBoot(t.ctx, &m, st, resp.Private, &resp.Diagnostics)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
+	view, diags := observeBoot(&m, st)
+	resp.Diagnostics.Append(diags...)
+	saveObserved(ctx, &m, view, &resp.State, resp.Private, &resp.Diagnostics)
 }
 
 func (r *ptraceScopeResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
@@ -217,10 +224,13 @@ func (r *ptraceScopeResource) Update(ctx context.Context, req resource.UpdateReq
 	// what it already holds, so a host changed since the plan (a saved
 	// plan, -refresh=false) still ends up right, in one command.
 	plan.ID = types.StringValue(t.host.Name())
-	// converge reports any failure as diagnostics and records what the
-	// host holds; unlike Create, an update is not rolled back, so its
-	// results are not needed here.
-	_, _ = r.converge(t, &plan, &prior, &resp.State, resp.Private, &resp.Diagnostics)
+	// Unlike a create, an update is not rolled back: the state records
+	// what the host holds, even after a failed step.
+	res := r.converge(t, plan, &prior)
+	resp.Diagnostics.Append(res.diags...)
+	if res.after != nil {
+		saveObserved(ctx, &res.model, res.view, &resp.State, resp.Private, &resp.Diagnostics)
+	}
 }
 
 func (r *ptraceScopeResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
@@ -285,61 +295,84 @@ func (r *ptraceScopeResource) ImportState(ctx context.Context, req resource.Impo
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), hostID(host, port))...)
 }
 
+// convergeResult is what converge did on the host.
+type convergeResult struct {
+	model ptraceScopeResourceModel // the configuration with what the host holds afterwards
+	view  []byte                   // the boot view for private state; nil when none
+	after *yama.State              // the host's report; nil when it could not report
+	err   error                    // the step that failed, if any
+	diags diag.Diagnostics
+}
+
+// failedMidway: a step failed after others may have run, and the host
+// reported what it holds. Not a change whose writes succeeded but read back
+// changed (yama.ErrVerify): someone else is writing the host, and undoing
+// would clobber their value too.
+func (c convergeResult) failedMidway() bool {
+	return c.err != nil && c.after != nil && !errors.Is(c.err, yama.ErrVerify)
+}
+
 // converge sends the whole desired state in one command; the host writes
 // only what differs (an identical drop-in is not rewritten, an equal live
 // value not set) and refuses a locked or missing Yama before writing
-// anything. Afterwards the resource records what the host reports, even
-// after a failed step, so state never claims what the host does not have.
-func (r *ptraceScopeResource) converge(t *target, plan, prior *ptraceScopeResourceModel, state *tfsdk.State, priv privateSetter, diags *diag.Diagnostics) (after *yama.State, applyErr error) {
+// anything. The result holds what the host reports afterwards, even after
+// a failed step, so state never claims what the host does not have.
+func (r *ptraceScopeResource) converge(t *target, plan ptraceScopeResourceModel, prior *ptraceScopeResourceModel) convergeResult {
 	name := t.host.Name()
-	want := plan.desired()
-	change := yama.Change{File: want.File, Runtime: want.Runtime}
-	if want.Content != nil {
-		change.Files = append(change.Files, yama.FileOp{Path: want.File, Content: want.Content})
-	}
-	// Override files: write the planned ones and remove those this
-	// resource wrote before but no longer needs. When the plan could not
-	// tell (boot view unknown), keep what there is.
 	if plan.OverrideFiles.IsUnknown() && prior != nil {
+		// The plan could not tell (boot view unknown): keep what there is.
 		plan.OverrideFiles = prior.OverrideFiles
 	}
-	planned := plan.overrideFiles()
-	for _, p := range sortedPaths(planned) {
-		change.Files = append(change.Files, yama.FileOp{Path: p, Content: []byte(planned[p])})
-	}
-	if prior != nil {
-		for _, p := range sortedPaths(prior.overrideFiles()) {
-			if _, keep := planned[p]; !keep {
-				change.Files = append(change.Files, yama.FileOp{Path: p, Remove: true})
-			}
-		}
-	}
-	after, err := t.apply(change)
+	want := plan.desired()
+	after, err := t.apply(changeFor(want, plan.overrideFiles(), prior))
+	res := convergeResult{after: after, err: err}
 	if err != nil {
 		if errors.Is(err, yama.ErrLocked) && want.Runtime != nil {
-			diags.Append(lockedPlanDiagnostic(name, *want.Runtime))
+			res.diags.Append(lockedPlanDiagnostic(name, *want.Runtime))
 		} else {
-			diags.Append(hostDiagnostic(name, err))
+			res.diags.Append(hostDiagnostic(name, err))
 		}
 		if after == nil {
-			return nil, err
+			return res
 		}
 	}
-	before := *plan
-	plan.observe(after)
-	observeBoot(t.ctx, plan, after, priv, diags)
+	res.model = plan
+	res.model.observe(after)
+	var d diag.Diagnostics
+	res.view, d = observeBoot(&res.model, after)
+	res.diags.Append(d...)
 	if err == nil {
 		// The steps succeeded and were verified, but something else may
 		// have changed the host between plan and apply (another resource
 		// for the same host writing its own drop-in, a config manager):
 		// say so, rather than let Terraform call it a provider bug, and
 		// record what the host holds.
-		if changed := plannedButDifferent(&before, plan); len(changed) > 0 {
-			diags.Append(changedDuringApplyDiagnostic(name, changed))
+		if changed := plannedButDifferent(&plan, &res.model); len(changed) > 0 {
+			res.diags.Append(changedDuringApplyDiagnostic(name, changed))
 		}
 	}
-	diags.Append(state.Set(t.ctx, plan)...)
-	return after, err
+	return res
+}
+
+// changeFor is the one command that brings the host to want: the drop-in
+// and live value, the override files this plan wants, and the removal of
+// those the resource wrote before (prior) but no longer needs.
+func changeFor(want yama.Desired, overrides map[string]string, prior *ptraceScopeResourceModel) yama.Change {
+	change := yama.Change{File: want.File, Runtime: want.Runtime}
+	if want.Content != nil {
+		change.Files = append(change.Files, yama.FileOp{Path: want.File, Content: want.Content})
+	}
+	for _, p := range sortedPaths(overrides) {
+		change.Files = append(change.Files, yama.FileOp{Path: p, Content: []byte(overrides[p])})
+	}
+	if prior != nil {
+		for _, p := range sortedPaths(prior.overrideFiles()) {
+			if _, keep := overrides[p]; !keep {
+				change.Files = append(change.Files, yama.FileOp{Path: p, Remove: true})
+			}
+		}
+	}
+	return change
 }
 
 // plannedButDifferent lists the computed attributes whose planned, known
@@ -375,23 +408,23 @@ func sortedPaths(m map[string]string) []string {
 	return out
 }
 
-// rollback puts a host back as it was before a create that failed half-way.
-// Terraform would otherwise record the resource as tainted and replace it
-// without handing its private state (the snapshot) to Delete, so the
-// original drop-in and value would be lost. When the rollback succeeds the
-// create leaves nothing behind; when it fails the partial state stays, and
-// the user is told what the host held before.
-func (r *ptraceScopeResource) rollback(t *target, plan *ptraceScopeResourceModel, snap yama.Snapshot, after *yama.State, state *tfsdk.State, diags *diag.Diagnostics) {
+// rollback puts a host back as it was before a create that failed half-way,
+// and reports whether it did. Terraform would otherwise record the resource
+// as tainted and replace it without handing its private state (the
+// snapshot) to Delete, so the original drop-in and value would be lost.
+// When the rollback fails the partial state stays, and the user is told
+// what the host held before.
+func (r *ptraceScopeResource) rollback(t *target, plan ptraceScopeResourceModel, snap yama.Snapshot, after *yama.State, diags *diag.Diagnostics) bool {
 	name := t.host.Name()
 	change, _ := snap.Restore(after, plan.File.ValueString(), plan.Persist.ValueBool(), plan.ApplyRuntime.ValueBool(), sortedPaths(plan.overrideFiles()))
 	if !change.Empty() {
 		if _, err := t.apply(change); err != nil {
 			diags.Append(rollbackFailedWarning(name, snap, err))
-			return
+			return false
 		}
 	}
-	state.RemoveResource(t.ctx)
 	diags.Append(rolledBackWarning(name))
+	return true
 }
 
 // sshWithPort returns the connection overrides for an existing resource:
