@@ -299,12 +299,19 @@ func TestAccSSH_connectionLostMidCommand(t *testing.T) {
 		if _, _, err := h.Run(ctx, "true", nil, false); err != nil {
 			t.Fatal(err)
 		}
+		before := p.Stats().Sessions
 		errc := make(chan error, 1)
 		go func() {
 			_, _, err := h.Run(ctx, "sleep 60", nil, false)
 			errc <- err
 		}()
-		time.Sleep(300 * time.Millisecond) // sleep is running
+		// Cut once the session is open, not after a guessed sleep: from
+		// then on a lost connection is ErrConnectionLost, never a redial.
+		for deadline := time.Now().Add(10 * time.Second); p.Stats().Sessions == before; time.Sleep(5 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal("the command's session did not open within 10s")
+			}
+		}
 		cut()
 		start := time.Now()
 		select {
@@ -330,9 +337,10 @@ func TestAccSSH_connectionLostMidCommand(t *testing.T) {
 		lost(t, p, cfg, func() { h.Stop() }, 2*time.Second)
 	})
 	t.Run("path behind the bastions cut", func(t *testing.T) {
-		// Keepalives every 200ms, 500ms to answer: the dead path is
-		// noticed within about 0.7s (the provider's defaults: 15s + timeout).
-		p := sshclient.NewPool(sshclient.WithKeepalive(200*time.Millisecond, 500*time.Millisecond))
+		// Keepalives every 250ms, 1s to answer (wide enough for a loaded
+		// machine): the dead path is noticed within about 1.25s (the
+		// provider's defaults: 15s + timeout).
+		p := sshclient.NewPool(sshclient.WithKeepalive(250*time.Millisecond, time.Second))
 		defer p.Close()
 		inB, _ := netns.LinkName(2)
 		lost(t, p, target, func() {

@@ -82,7 +82,9 @@ func (p *lossyProxy) partition() { p.partitioned.Store(true) }
 // keepalive within interval + timeout: the command fails with
 // ErrConnectionLost instead of hanging, and is not run again.
 func TestDeadPathMidCommand(t *testing.T) {
-	const interval, timeout = 100 * time.Millisecond, 300 * time.Millisecond
+	// Wide enough that a loaded machine answers every probe while the path
+	// is healthy: only the partition may drop the connection.
+	const interval, timeout = 250 * time.Millisecond, time.Second
 	t.Run("direct", func(t *testing.T) {
 		t.Parallel()
 		s, key := keyedServer(t)
@@ -91,7 +93,7 @@ func TestDeadPathMidCommand(t *testing.T) {
 		cfg.Port = proxy.port
 		p := newTestPool(t, WithKeepalive(interval, timeout))
 		h := mustHost(t, p, cfg)
-		checkLostWithin(t, h, proxy, interval+timeout)
+		checkLostWithin(t, h, s, proxy, interval+timeout)
 		if n := countExec(s, "sh -c 'hang'"); n != 1 {
 			t.Errorf("script ran %d times, want 1", n)
 		}
@@ -108,24 +110,25 @@ func TestDeadPathMidCommand(t *testing.T) {
 		cfg.Jumps = []Config{j}
 		p := newTestPool(t, WithKeepalive(interval, timeout))
 		h := mustHost(t, p, cfg)
-		checkLostWithin(t, h, proxy, interval+timeout)
+		checkLostWithin(t, h, target, proxy, interval+timeout)
 		if n := countExec(target, "sh -c 'hang'"); n != 1 {
 			t.Errorf("script ran %d times, want 1", n)
 		}
 	})
 }
 
-func checkLostWithin(t *testing.T, h *Host, proxy *lossyProxy, bound time.Duration) {
+func checkLostWithin(t *testing.T, h *Host, s *fakeServer, proxy *lossyProxy, bound time.Duration) {
 	t.Helper()
 	if _, _, err := run(t, h, "echo hello", nil, false); err != nil {
 		t.Fatal(err)
 	}
+	before := countExec(s, "sh -c 'hang'")
 	errc := make(chan error, 1)
 	go func() {
 		_, _, err := h.Run(context.Background(), "hang", nil, false)
 		errc <- err
 	}()
-	time.Sleep(150 * time.Millisecond) // the command is running
+	waitExec(t, s, "sh -c 'hang'", before) // the command is running
 	proxy.partition()
 	start := time.Now()
 	select {
@@ -136,11 +139,25 @@ func checkLostWithin(t *testing.T, h *Host, proxy *lossyProxy, bound time.Durati
 		if e.Op != "exec" {
 			t.Errorf("Op = %q", e.Op)
 		}
-		if elapsed > bound+time.Second {
+		if elapsed > bound+3*time.Second {
 			t.Errorf("took %s, want about %s", elapsed, bound)
 		}
 	case <-time.After(bound + 5*time.Second):
 		t.Fatalf("Run still hanging %s after the path died", bound+5*time.Second)
+	}
+}
+
+// waitExec waits until s has received cmd more than before times, so
+// that a test cuts the connection while the command runs, not before it
+// was sent (a sleep would guess, and lose on a loaded machine).
+func waitExec(t *testing.T, s *fakeServer, cmd string, before int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for countExec(s, cmd) <= before {
+		if time.Now().After(deadline) {
+			t.Fatalf("%q did not reach the server within 10s", cmd)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 
@@ -172,18 +189,19 @@ func TestServerDiesMidCommand(t *testing.T) {
 			if _, _, err := run(t, h, "echo hello", nil, false); err != nil {
 				t.Fatal(err)
 			}
+			before := countExec(target, "sh -c 'hang'")
 			errc := make(chan error, 1)
 			go func() {
 				_, _, err := h.Run(context.Background(), "hang", nil, false)
 				errc <- err
 			}()
-			time.Sleep(100 * time.Millisecond)
+			waitExec(t, target, "sh -c 'hang'", before)
 			start := time.Now()
 			target.dropAll()
 			select {
 			case err := <-errc:
 				checkErr(t, err, ErrConnectionLost)
-				if d := time.Since(start); d > time.Second {
+				if d := time.Since(start); d > 3*time.Second {
 					t.Errorf("noticed after %s", d)
 				}
 			case <-time.After(5 * time.Second):

@@ -256,13 +256,15 @@ func TestKeepalive(t *testing.T) {
 	t.Run("unanswered keepalive drops the connection", func(t *testing.T) {
 		s, key := keyedServer(t)
 		logs := &logRecorder{}
-		p := newTestPool(t, WithKeepalive(20*time.Millisecond, 200*time.Millisecond), WithLogger(logs.log))
+		// A probe must go unanswered for a whole second, which a loaded
+		// machine does not cause by itself; only the stall below does.
+		p := newTestPool(t, WithKeepalive(50*time.Millisecond, time.Second), WithLogger(logs.log))
 		h := mustHost(t, p, testConfig(t, s, key))
 		if _, _, err := run(t, h, "echo hello", nil, false); err != nil {
 			t.Fatal(err)
 		}
 		s.stallGlobal.Store(true)
-		deadline := time.Now().Add(5 * time.Second)
+		deadline := time.Now().Add(15 * time.Second)
 		for {
 			h.conn.mu.Lock()
 			gone := h.conn.cur == nil
