@@ -43,6 +43,42 @@ type ptraceScopeResource struct {
 // this resource changed it (yama.Snapshot as JSON), for on_destroy.
 const snapshotKey = "snapshot"
 
+// managedKey is the private-state key recording what the resource has
+// ever managed on the host (managedParts as JSON). on_destroy undoes all
+// of it, also what an earlier configuration wrote: a drop-in written
+// before persist was turned off, a live value set before apply_runtime
+// was. States from before this key use the configuration alone.
+const managedKey = "managed"
+
+// managedParts says which parts of the host a resource has managed.
+type managedParts struct {
+	File bool `json:"file,omitempty"` // the drop-in (persist)
+	Live bool `json:"live,omitempty"` // the live value (apply_runtime)
+}
+
+// privateGetter is what requests with private state offer.
+type privateGetter interface {
+	GetKey(ctx context.Context, key string) ([]byte, diag.Diagnostics)
+}
+
+// managedSoFar reads the record, and adds what m manages.
+func managedSoFar(ctx context.Context, priv privateGetter, m ptraceScopeResourceModel) managedParts {
+	var p managedParts
+	if priv != nil {
+		if raw, _ := priv.GetKey(ctx, managedKey); raw != nil {
+			_ = json.Unmarshal(raw, &p) // unreadable: the configuration alone decides
+		}
+	}
+	p.File = p.File || m.Persist.ValueBool()
+	p.Live = p.Live || m.ApplyRuntime.ValueBool()
+	return p
+}
+
+func saveManaged(ctx context.Context, priv privateSetter, p managedParts, diags *diag.Diagnostics) {
+	raw, _ := json.Marshal(p)
+	diags.Append(priv.SetKey(ctx, managedKey, raw)...)
+}
+
 func (r *ptraceScopeResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
 	resp.TypeName = req.ProviderTypeName + "_ptrace_scope"
 }
@@ -167,6 +203,7 @@ func (r *ptraceScopeResource) Create(ctx context.Context, req resource.CreateReq
 	if res.failedMidway() && r.rollback(t, res.model, snapshot, res.after, &resp.Diagnostics) {
 		return // the host is as it was: the create leaves nothing behind
 	}
+	saveManaged(ctx, resp.Private, managedSoFar(ctx, nil, plan), &resp.Diagnostics)
 	saveObserved(ctx, &res.model, res.view, &resp.State, resp.Private, &resp.Diagnostics)
 }
 
@@ -229,6 +266,7 @@ func (r *ptraceScopeResource) Update(ctx context.Context, req resource.UpdateReq
 	res := r.converge(t, plan, &prior)
 	resp.Diagnostics.Append(res.diags...)
 	if res.after != nil {
+		saveManaged(ctx, resp.Private, managedSoFar(ctx, req.Private, plan), &resp.Diagnostics)
 		saveObserved(ctx, &res.model, res.view, &resp.State, resp.Private, &resp.Diagnostics)
 	}
 }
@@ -245,10 +283,11 @@ func (r *ptraceScopeResource) Delete(ctx context.Context, req resource.DeleteReq
 	}
 	file := m.File.ValueString()
 	overrides := sortedPaths(m.overrideFiles())
+	managed := managedSoFar(ctx, req.Private, m)
 	change := yama.Change{File: file}
 	switch m.OnDestroy.ValueString() {
 	case onDestroyRemove:
-		if m.Persist.ValueBool() {
+		if managed.File {
 			change.Files = []yama.FileOp{{Path: file, Remove: true}}
 		}
 		for _, p := range overrides {
@@ -271,7 +310,7 @@ func (r *ptraceScopeResource) Delete(ctx context.Context, req resource.DeleteReq
 			return
 		}
 		var locked bool
-		change, locked = snap.Restore(st, file, m.Persist.ValueBool(), m.ApplyRuntime.ValueBool(), overrides)
+		change, locked = snap.Restore(st, file, managed.File, managed.Live, overrides)
 		if locked {
 			resp.Diagnostics.Append(restoreLockedWarning(t.host.Name(), ptrace.Scope(snap.Runtime)))
 		}
