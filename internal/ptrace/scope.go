@@ -50,8 +50,12 @@ func (s Scope) Mode() string {
 // String renders the scope as the kernel prints it.
 func (s Scope) String() string { return strconv.Itoa(int(s)) }
 
-// Parse reads a scope the way the kernel prints it ("2\n"), tolerating
-// surrounding whitespace.
+// Parse is the strict form: it reads a scope in canonical decimal ("2"),
+// tolerating surrounding whitespace (strings.TrimSpace), and nothing else.
+// Use it where the text must be in the form Scope.String renders (a drop-in
+// this provider wrote, a value to compare byte for byte). To judge what a
+// write of some text to /proc/sys/kernel/yama/ptrace_scope does, which
+// accepts "0x2", "02" or "2 # c" too, use KernelParse.
 func Parse(text string) (Scope, error) {
 	t := strings.TrimSpace(text)
 	n, err := strconv.Atoi(t)

@@ -4,10 +4,11 @@ import (
 	"fmt"
 	"io/fs"
 	"reflect"
-	"strconv"
 	"strings"
 	"testing"
 	"testing/fstest"
+
+	ptracescope "github.com/terraform-yama/terraform-provider-yama/internal/ptrace"
 )
 
 // tree describes a host: path -> content, "-> target" for a symlink,
@@ -60,13 +61,14 @@ func (tr tree) mapFS() fstest.MapFS {
 	return m
 }
 
-// ptraceCheck is what the provider passes: the kernel's 0-3 range check.
+// ptraceCheck is what the provider passes (package yama's checkScope): the
+// kernel's own parse of a ptrace_scope write, canonical on success.
 func ptraceCheck(v string) (string, error) {
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 0 || n > 3 {
-		return "", fmt.Errorf("invalid argument: %q is not 0-3 (EINVAL)", v)
+	s, err := ptracescope.KernelParse(v)
+	if err != nil {
+		return "", err
 	}
-	return strconv.Itoa(n), nil
+	return s.String(), nil
 }
 
 // resolveBoth resolves over a MemFS and over an fstest.MapFS of the same

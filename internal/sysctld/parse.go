@@ -53,8 +53,10 @@ const blanks = " \t\n\r\v\f"
 // sets IgnoreFailure; "-key" alone is an exclusion. Lines without "=" and
 // empty keys are returned as *LineError. Parse never fails as a whole.
 //
-// An empty value ("key =") is kept, as systemd keeps it; procps rejects it,
-// which Resolve models in ModeProcps.
+// An empty value ("key =") is kept, as both tools keep it: procps 4.0.2
+// writes it as "\n", systemd 252 logs it and writes nothing. A Check that
+// refuses "" (as the kernel refuses a blank write to an integer sysctl)
+// gives the right boot value for both: the value stays as it was.
 func Parse(name string, data []byte) ([]Assignment, []error) {
 	var as []Assignment
 	var errs []error

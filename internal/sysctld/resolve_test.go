@@ -311,6 +311,47 @@ var resolveCases = []resolveCase{
 		// systemd writes only the 5, which fails: the kernel default stays.
 		systemd: &want{value: "-", steps: "replaced,failed", failed: []string{etcD + "20-b.conf:1"}},
 	},
+	// Values as the kernel reads them (ptrace.KernelParse): both tools
+	// write the whole text after "=" (no inline comments), and the kernel
+	// takes the first integer, in base 0, if a blank ends it.
+	{
+		name:    "inline # is part of the value; the kernel reads the 2",
+		tree:    tree{etcD + "10-a.conf": set("2 # harden")},
+		opts:    Options{LockValue: "3", Check: ptraceCheck},
+		systemd: &want{value: "2", source: etcD + "10-a.conf:1", steps: "written"},
+		procps:  &want{value: "2", source: etcD + "10-a.conf:1", steps: "written"},
+	},
+	{
+		name:    "hex value 0x2 is 2",
+		tree:    tree{etcD + "10-a.conf": set("0x2")},
+		opts:    Options{LockValue: "3", Check: ptraceCheck},
+		systemd: &want{value: "2", source: etcD + "10-a.conf:1", steps: "written"},
+		procps:  &want{value: "2", source: etcD + "10-a.conf:1", steps: "written"},
+	},
+	{
+		name:    "two numbers: the kernel keeps the first",
+		tree:    tree{etcD + "10-a.conf": set("2 1")},
+		opts:    Options{LockValue: "3", Check: ptraceCheck},
+		systemd: &want{value: "2", source: etcD + "10-a.conf:1", steps: "written"},
+		procps:  &want{value: "2", source: etcD + "10-a.conf:1", steps: "written"},
+	},
+	{
+		name: "+1 after a 2: the kernel refuses +1",
+		tree: tree{etcD + "10-a.conf": set("2"), etcD + "20-b.conf": set("+1")},
+		opts: Options{LockValue: "3", Check: ptraceCheck},
+		// systemd writes only the +1, which fails: the kernel default stays.
+		systemd: &want{value: "-", steps: "replaced,failed", failed: []string{etcD + "20-b.conf:1"}},
+		procps: &want{value: "2", source: etcD + "10-a.conf:1", steps: "written,failed",
+			failed: []string{etcD + "20-b.conf:1"}},
+	},
+	{
+		name: "0x3 locks like 3",
+		tree: tree{etcD + "05-a.conf": set("0x3"), etcD + "10-b.conf": set("1"), etcD + "20-c.conf": set("03 # again")},
+		opts: Options{LockValue: "3", Check: ptraceCheck},
+		procps: &want{value: "3", source: etcD + "20-c.conf:1", steps: "written,failed,written",
+			failed: []string{etcD + "10-b.conf:1"}},
+		systemd: &want{value: "3", source: etcD + "20-c.conf:1", steps: "replaced,replaced,written"},
+	},
 	{
 		name:    "merged /usr: /lib/sysctl.d is /usr/lib/sysctl.d and is read once",
 		tree:    tree{"/lib": "-> usr/lib", usrlibD + "10-x.conf": set("1"), usrlibD + "20-y.conf": set("2")},

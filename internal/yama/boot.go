@@ -188,7 +188,7 @@ func (v BootView) Predict(mode sysctld.Mode, overlay map[string][]byte, managed 
 	}
 	b := Boot{Mode: mode, Result: res, Set: res.Set}
 	if res.Set {
-		b.Scope, _ = ptrace.Parse(res.Value) // Check accepted it, so it parses
+		b.Scope, _ = ptrace.KernelParse(res.Value) // checkScope made it canonical
 		b.Source = res.Source.File + ":" + strconv.Itoa(res.Source.Line)
 	}
 	if managed != "" {
@@ -197,12 +197,25 @@ func (v BootView) Predict(mode sysctld.Mode, overlay map[string][]byte, managed 
 	return b, nil
 }
 
+// checkScope is the kernel's view of a value boot writes (Options.Check):
+// the scope ptrace.KernelParse says the write sets, in canonical form
+// ("0x3" and "03" become "3", so the lock at 3 is seen), or its EINVAL.
 func checkScope(v string) (string, error) {
-	s, err := ptrace.Parse(v)
+	s, err := ptrace.KernelParse(v)
 	if err != nil {
 		return "", err
 	}
 	return s.String(), nil
+}
+
+// canonical is v as the kernel stores it, or v itself when the kernel
+// refuses it: two values are the same scope when their canonical forms are
+// equal ("2", "0x2" and "2 # c").
+func canonical(v string) string {
+	if c, err := checkScope(v); err == nil {
+		return c
+	}
+	return v
 }
 
 // shadows explains why the managed drop-in's value does not win.
@@ -222,7 +235,7 @@ func shadows(res sysctld.Result, managed string) []Shadow {
 		return nil
 	}
 	mine := res.Applied[own]
-	if res.Set && res.Value == mine.Value && mine.Outcome != sysctld.Failed {
+	if res.Set && res.Value == canonical(mine.Value) && mine.Outcome != sysctld.Failed {
 		return nil
 	}
 	var out []Shadow
@@ -236,8 +249,14 @@ func shadows(res sysctld.Result, managed string) []Shadow {
 		}
 	}
 	for _, s := range res.Applied[own+1:] {
-		if (s.Outcome == sysctld.Written || s.Outcome == sysctld.Merged) && s.Value != mine.Value && !s.Exclude {
+		switch {
+		case s.Exclude:
+		case (s.Outcome == sysctld.Written || s.Outcome == sysctld.Merged) && canonical(s.Value) != canonical(mine.Value):
 			out = append(out, shadowOf(s, "is applied later"))
+		case s.Outcome == sysctld.Failed && mine.Outcome == sysctld.Replaced && s.Key == mine.Key:
+			// systemd writes only the last line for the key: this one,
+			// which the kernel refuses, so the kernel default stays.
+			out = append(out, shadowOf(s, "replaces it, and the kernel refuses its value, so the kernel default stays"))
 		}
 	}
 	return out
@@ -274,7 +293,7 @@ func (v BootView) Override(b Boot, managed string, managedContent []byte, value 
 		switch {
 		case s.Line == 0:
 			return "", nil, fmt.Errorf("%w: %s %s; set file to a path in %s or remove %s", ErrCannotOverride, s.File, s.Why, OverrideDir, s.File)
-		case s.Value == ptrace.NoAttach.String() && strings.Contains(s.Why, "locks"):
+		case canonical(s.Value) == ptrace.NoAttach.String() && strings.Contains(s.Why, "locks"):
 			return "", nil, fmt.Errorf("%w: %s:%d sets 3 before %s, and the kernel refuses any other value after that; remove that line", ErrCannotOverride, s.File, s.Line, managed)
 		case b.Mode == sysctld.ModeProcps && s.File == sysctld.SysctlConf:
 			return "", nil, fmt.Errorf("%w: sysctl --system applies %s:%d after every drop-in; remove the line there", ErrCannotOverride, s.File, s.Line)

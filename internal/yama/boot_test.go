@@ -210,3 +210,104 @@ func TestBootViewRefusesOversizedConfig(t *testing.T) {
 		t.Fatalf("BootView error = %v, want ErrTooLarge naming the file", err)
 	}
 }
+
+// TestPredictBootKernelValues checks that boot values follow the kernel's
+// parse of the value text (ptrace.KernelParse), not a strict one.
+func TestPredictBootKernelValues(t *testing.T) {
+	const line = "kernel.yama.ptrace_scope = "
+	cases := []struct {
+		name  string
+		files map[string]string
+		mode  sysctld.Mode
+		want  string // "" when boot leaves the kernel default
+		steps string // Outcomes of Result.Applied
+	}{
+		{"inline comment is written too (systemd)", map[string]string{"/etc/sysctl.d/50-h.conf": line + "2 # harden\n"}, sysctld.ModeSystemd, "2", "written"},
+		{"inline comment is written too (procps)", map[string]string{"/etc/sysctl.d/50-h.conf": line + "2 # harden\n"}, sysctld.ModeProcps, "2", "written"},
+		{"hex (systemd)", map[string]string{"/etc/sysctl.d/50-h.conf": line + "0x2\n"}, sysctld.ModeSystemd, "2", "written"},
+		{"hex (procps)", map[string]string{"/etc/sysctl.d/50-h.conf": line + "0x2\n"}, sysctld.ModeProcps, "2", "written"},
+		{"first of two numbers (systemd)", map[string]string{"/etc/sysctl.d/50-h.conf": line + "2 1\n"}, sysctld.ModeSystemd, "2", "written"},
+		{"first of two numbers (procps)", map[string]string{"/etc/sysctl.d/50-h.conf": line + "2 1\n"}, sysctld.ModeProcps, "2", "written"},
+		{"+1 after a 2 (systemd: only +1 is written, and fails)",
+			map[string]string{"/etc/sysctl.d/10-a.conf": line + "2\n", "/etc/sysctl.d/20-b.conf": line + "+1\n"},
+			sysctld.ModeSystemd, "", "replaced,failed"},
+		{"+1 after a 2 (procps: 2 is written, then +1 fails)",
+			map[string]string{"/etc/sysctl.d/10-a.conf": line + "2\n", "/etc/sysctl.d/20-b.conf": line + "+1\n"},
+			sysctld.ModeProcps, "2", "written,failed"},
+		{"octal 010 is 8 (procps)",
+			map[string]string{"/etc/sysctl.d/10-a.conf": line + "1\n", "/etc/sysctl.d/20-b.conf": line + "010\n"},
+			sysctld.ModeProcps, "1", "written,failed"},
+		{"03 locks like 3 (procps)",
+			map[string]string{"/etc/sysctl.d/10-a.conf": line + "03\n", "/etc/sysctl.d/20-b.conf": line + "1\n"},
+			sysctld.ModeProcps, "3", "written,failed"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			b, err := bootView(t, c.files, nil, DefaultFile).Predict(c.mode, nil, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := ""
+			if b.Set {
+				got = b.Scope.String()
+			}
+			var steps []string
+			for _, s := range b.Result.Applied {
+				steps = append(steps, s.Outcome.String())
+			}
+			if got != c.want || strings.Join(steps, ",") != c.steps {
+				t.Fatalf("boot = %q, steps %v; want %q, %s\n%+v", got, steps, c.want, c.steps, b.Result)
+			}
+			for _, s := range b.Result.Failed {
+				if !strings.Contains(s.Reason, "the kernel refuses it (EINVAL)") && !strings.Contains(s.Reason, "locked") {
+					t.Errorf("failed step %s:%d has reason %q", s.File, s.Line, s.Reason)
+				}
+			}
+		})
+	}
+}
+
+// TestShadowsCompareScopes checks that shadows and overrides compare what
+// the kernel stores, not the text.
+func TestShadowsCompareScopes(t *testing.T) {
+	managed := []byte("kernel.yama.ptrace_scope = 2\n")
+	t.Run("a later 0x2 is the same scope", func(t *testing.T) {
+		v := bootView(t, map[string]string{"/etc/sysctl.d/zz.conf": "kernel.yama.ptrace_scope = 0x2\n"}, nil, DefaultFile)
+		for _, mode := range []sysctld.Mode{sysctld.ModeSystemd, sysctld.ModeProcps} {
+			b, err := v.Predict(mode, map[string][]byte{DefaultFile: managed}, DefaultFile)
+			if err != nil || !b.Set || b.Scope != 2 || len(b.ShadowedBy) != 0 {
+				t.Errorf("%s: boot %+v, %v; want 2 and no shadows", mode, b, err)
+			}
+		}
+	})
+	t.Run("a later +1 replaces the drop-in under systemd", func(t *testing.T) {
+		v := bootView(t, map[string]string{"/etc/sysctl.d/zz.conf": "kernel.yama.ptrace_scope = +1\n"}, nil, DefaultFile)
+		b, err := v.Predict(sysctld.ModeSystemd, map[string][]byte{DefaultFile: managed}, DefaultFile)
+		if err != nil || b.Set || len(b.ShadowedBy) != 1 || b.ShadowedBy[0].String() != "/etc/sysctl.d/zz.conf:1" {
+			t.Fatalf("boot %+v, %v; want unset, shadowed by zz.conf:1", b, err)
+		}
+		p, content, err := v.Override(b, DefaultFile, managed, 2, nil)
+		if err != nil || p != "/etc/sysctl.d/zzz-yama-ptrace-scope.conf" {
+			t.Fatalf("Override = %q, %v", p, err)
+		}
+		after, err := v.Predict(sysctld.ModeSystemd, map[string][]byte{DefaultFile: managed, p: content}, DefaultFile)
+		if err != nil || !after.Set || after.Scope != 2 || len(after.ShadowedBy) != 0 {
+			t.Fatalf("with the override: %+v, %v", after, err)
+		}
+		// procps writes the drop-in's 2, then the +1 fails: no shadow.
+		b, err = v.Predict(sysctld.ModeProcps, map[string][]byte{DefaultFile: managed}, DefaultFile)
+		if err != nil || !b.Set || b.Scope != 2 || len(b.ShadowedBy) != 0 {
+			t.Fatalf("procps: %+v, %v; want 2 and no shadows", b, err)
+		}
+	})
+	t.Run("an earlier 0x3 locks the key (procps)", func(t *testing.T) {
+		v := bootView(t, map[string]string{"/etc/sysctl.d/05-hardening.conf": "kernel.yama.ptrace_scope = 0x3\n"}, nil, DefaultFile)
+		b, err := v.Predict(sysctld.ModeProcps, map[string][]byte{DefaultFile: managed}, DefaultFile)
+		if err != nil || b.Scope != 3 || len(b.ShadowedBy) != 1 {
+			t.Fatalf("boot %+v, %v; want 3 shadowed by the 0x3", b, err)
+		}
+		if _, _, err := v.Override(b, DefaultFile, managed, 2, nil); !errors.Is(err, ErrCannotOverride) || !strings.Contains(err.Error(), "sets 3 before") {
+			t.Fatalf("Override error = %v, want the lock named", err)
+		}
+	})
+}

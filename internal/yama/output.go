@@ -95,9 +95,10 @@ func (st *State) setRuntime(f File) error {
 	if !f.Readable {
 		return fmt.Errorf("%w: %s exists but could not be read", ErrProtocol, ProcPath)
 	}
-	v, err := ptrace.Parse(string(f.Content))
+	// The kernel prints "N\n"; read it as the kernel reads the file.
+	v, err := ptrace.KernelParse(string(f.Content))
 	if err != nil {
-		return fmt.Errorf("%w: %s holds %q: %w", ErrProtocol, ProcPath, f.Content, err)
+		return fmt.Errorf("%w: %s holds %w", ErrProtocol, ProcPath, err)
 	}
 	st.Available, st.Runtime = true, v
 	return nil
