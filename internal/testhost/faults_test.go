@@ -1,7 +1,8 @@
 package testhost_test
 
 import (
-	"bytes"
+	"bufio"
+	"io"
 	"os"
 	"os/exec"
 	"strings"
@@ -100,14 +101,28 @@ func TestFaultOptions(t *testing.T) {
 		h := start(testhost.Options{})
 		sleeper := exec.Command("ssh", "-F", "/dev/null", "-i", e.ClientKeyPath(), "-o", "UserKnownHostsFile="+e.KnownHostsPath(),
 			"-o", "BatchMode=yes", "root@"+h.Addr, "echo started; exec sleep 60")
-		var out bytes.Buffer
-		sleeper.Stdout = &out
+		// Read "started" from a pipe: polling a bytes.Buffer that exec's
+		// copier writes to is a data race.
+		stdout, err := sleeper.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
 		if err := sleeper.Start(); err != nil {
 			t.Fatal(err)
 		}
-		deadline := time.Now().Add(20 * time.Second)
-		for !strings.Contains(out.String(), "started") && time.Now().Before(deadline) {
-			time.Sleep(20 * time.Millisecond)
+		started := make(chan bool, 1)
+		go func() {
+			line, _ := bufio.NewReader(stdout).ReadString('\n')
+			started <- strings.Contains(line, "started")
+			_, _ = io.Copy(io.Discard, stdout)
+		}()
+		select {
+		case ok := <-started:
+			if !ok {
+				t.Fatal("the remote command did not start")
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatal("the remote command did not start within 20s")
 		}
 		n, err := h.DropConnections()
 		if err != nil || n == 0 {

@@ -103,8 +103,9 @@ type Env struct {
 	keyPEM    string
 	pubLine   string // authorized_keys line of the client key
 	layout    *layout
-	sshdExtra string // sshd_config lines that depend on the sshd version
-	octet     int    // second octet of this Env's 127.octet.0.0/16 block
+	sshdExtra string   // sshd_config lines that depend on the sshd version
+	octet     int      // second octet of this Env's 127.octet.0.0/16 block
+	blockLock *os.File // held while the Env lives: see reserveBlock
 
 	locales sync.Map // locale name -> *localeBuild
 
@@ -190,7 +191,7 @@ func NewEnv(dir string) (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
-	n, err := rand.Int(rand.Reader, big.NewInt(151))
+	octet, lock, err := reserveBlock()
 	if err != nil {
 		return nil, err
 	}
@@ -205,7 +206,8 @@ func NewEnv(dir string) (*Env, error) {
 		pubLine:   strings.TrimSpace(string(ssh.MarshalAuthorizedKey(sshPub))),
 		layout:    lay,
 		sshdExtra: sshdVersionOptions(),
-		octet:     100 + int(n.Int64()),
+		octet:     octet,
+		blockLock: lock,
 	}
 	if err := os.WriteFile(e.ClientKeyPath(), []byte(e.keyPEM), 0o600); err != nil {
 		return nil, err
@@ -313,6 +315,47 @@ func (e *Env) allocate(port int) (*Host, error) {
 	return nil, errors.New("testhost: no free loopback address")
 }
 
+// Loopback blocks 127.N.0.0/16 with N in [firstOctet, firstOctet+octets)
+// are shared by every process using this package (go test runs several
+// packages' test binaries at once).
+const (
+	firstOctet = 100
+	octets     = 151
+)
+
+// reserveBlock picks this Env's loopback block, starting at a random one,
+// and holds an exclusive lock on a file named after it: two Envs, in this
+// process or another, never share a block, so one never takes an address
+// that another's stopped host left (a test expecting "refused" would meet
+// the other's sshd and its host key). The kernel drops the lock when the
+// process ends, however it ends.
+func reserveBlock() (int, *os.File, error) {
+	if err := os.MkdirAll(filepath.Dir(blockFile(0)), 0o700); err != nil {
+		return 0, nil, err
+	}
+	n, err := rand.Int(rand.Reader, big.NewInt(octets))
+	if err != nil {
+		return 0, nil, err
+	}
+	for i := 0; i < octets; i++ {
+		octet := firstOctet + (int(n.Int64())+i)%octets
+		f, err := os.OpenFile(blockFile(octet), os.O_CREATE|os.O_RDWR, 0o600)
+		if err != nil {
+			return 0, nil, err
+		}
+		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err == nil {
+			return octet, f, nil
+		}
+		_ = f.Close()
+	}
+	return 0, nil, errors.New("testhost: every loopback block is in use by other test processes")
+}
+
+// blockFile is the lock file of a block, shared by every process.
+func blockFile(octet int) string {
+	return filepath.Join(os.TempDir(), "yama-testhost-blocks", strconv.Itoa(octet)+".lock")
+}
+
 // writeKnownHosts rewrites known_hosts atomically; e.mu must be held.
 func (e *Env) writeKnownHosts() error {
 	var b strings.Builder
@@ -332,6 +375,9 @@ func (e *Env) Close() error {
 	e.closed = true
 	hosts := e.hosts
 	e.mu.Unlock()
+	if e.blockLock != nil {
+		defer e.blockLock.Close() // frees the block for other processes
+	}
 	for _, h := range hosts { // kill all first: namespace teardown overlaps
 		_ = h.cmd.Process.Kill()
 	}
