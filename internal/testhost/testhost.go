@@ -376,7 +376,7 @@ func (e *Env) Close() error {
 	hosts := e.hosts
 	e.mu.Unlock()
 	if e.blockLock != nil {
-		defer e.blockLock.Close() // frees the block for other processes
+		defer func() { _ = e.blockLock.Close() }() // frees the block for other processes
 	}
 	for _, h := range hosts { // kill all first: namespace teardown overlaps
 		_ = h.cmd.Process.Kill()
