@@ -229,9 +229,17 @@ func TestAccPtraceScopeDataSource_boot(t *testing.T) {
 // directories (and /etc/sysctl.conf) for byte-for-byte comparison.
 func sysctlTree(t *testing.T, h *testhost.Host) string {
 	t.Helper()
+	return describeSysctlTree(t, h.Path)
+}
+
+// describeSysctlTree renders the sysctl files of a host whose absolute
+// path p is at outside(p) on this machine: one line per file (its content
+// quoted) or link (its target), for byte-for-byte comparison.
+func describeSysctlTree(t *testing.T, outside func(string) string) string {
+	t.Helper()
 	var b strings.Builder
 	for _, d := range append([]string{"/etc/sysctl.conf"}, yama.ConfigDirs[:4]...) {
-		root := h.Path(d)
+		root := outside(d)
 		err := filepath.WalkDir(root, func(p string, e fs.DirEntry, err error) error {
 			if errors.Is(err, fs.ErrNotExist) {
 				// A directory (or /etc/sysctl.conf) this layout does not have.

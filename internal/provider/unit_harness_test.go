@@ -1,9 +1,7 @@
 package provider
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -168,31 +166,7 @@ func (f *fakeFleet) fixTools(name string) {
 func (f *fakeFleet) tree(name string) string {
 	f.t.Helper()
 	root := f.hosts[name].root
-	var b strings.Builder
-	for _, d := range append([]string{"/etc/sysctl.conf"}, yama.ConfigDirs[:4]...) {
-		base := filepath.Join(root, d)
-		err := filepath.WalkDir(base, func(p string, e fs.DirEntry, err error) error {
-			if errors.Is(err, fs.ErrNotExist) {
-				return nil
-			}
-			if err != nil || e.IsDir() {
-				return err
-			}
-			rel := d + strings.TrimPrefix(p, base)
-			if e.Type()&fs.ModeSymlink != 0 {
-				target, _ := os.Readlink(p)
-				fmt.Fprintf(&b, "%s -> %s\n", rel, target)
-				return nil
-			}
-			data, _ := os.ReadFile(p)
-			fmt.Fprintf(&b, "%s: %q\n", rel, data)
-			return nil
-		})
-		if err != nil {
-			f.t.Errorf("listing %s: %v", d, err)
-		}
-	}
-	return b.String()
+	return describeSysctlTree(f.t, func(p string) string { return filepath.Join(root, p) })
 }
 
 // expectTree checks that a host's sysctl files are exactly want (a tree
