@@ -5,6 +5,9 @@
 #   - openssh-server and sudo: sandbox hosts run real sshd and sudo;
 #   - busybox: the remote scripts are proven under busybox sh as well as
 #     dash and bash (internal/yama/yamatest; a failure under TF_ACC);
+#   - zsh, fish, tcsh, mksh (and busybox, bash, dash): every command must
+#     work whatever the login user's shell (TestCommandLineUnderEveryShell,
+#     TestAccLoginShells);
 #   - terraform: the one on PATH, else Terraform 1.5.7 (MPL) built from
 #     source with the Go toolchain into the tool cache (about 3-6 minutes,
 #     once per machine; $YAMA_TOOL_CACHE, default ~/.cache/terraform-provider-yama,
@@ -16,6 +19,9 @@ need=()
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)
 command -v sudo >/dev/null || need+=(sudo)
 command -v busybox >/dev/null || need+=(busybox)
+for sh in zsh fish tcsh mksh; do
+	command -v "$sh" >/dev/null || need+=("$sh")
+done
 if [ ${#need[@]} -gt 0 ]; then
 	if [ "$(id -u)" != 0 ]; then
 		echo "deps: need ${need[*]}; run as root or install them first" >&2

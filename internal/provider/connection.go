@@ -45,6 +45,8 @@ type connectionModel struct {
 	Sudo         types.Bool   `tfsdk:"sudo"`
 	SudoPassword types.String `tfsdk:"sudo_password"`
 	Timeout      types.String `tfsdk:"timeout"`
+	// CommandTimeout bounds each remote command (target only).
+	CommandTimeout types.String `tfsdk:"command_timeout"`
 	// Bastion is a list of bastionModel (a types.List, so that a `dynamic`
 	// block with a not yet known for_each can be planned).
 	Bastion types.List `tfsdk:"bastion"`
@@ -97,6 +99,13 @@ func (m connectionModel) applyTo(c *sshclient.Config) error {
 			return fmt.Errorf("timeout %q: %w", m.Timeout.ValueString(), err)
 		}
 		c.Timeout = d
+	}
+	if isSet(m.CommandTimeout) {
+		d, err := time.ParseDuration(m.CommandTimeout.ValueString())
+		if err != nil {
+			return fmt.Errorf("command_timeout %q: %w", m.CommandTimeout.ValueString(), err)
+		}
+		c.CommandTimeout = d
 	}
 	return nil
 }

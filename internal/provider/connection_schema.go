@@ -69,6 +69,10 @@ var connAttrs = []connAttr{
 	{name: "sudo_password", kind: "string", sensitive: true, description: "Password sudo asks for, sent only on sudo's standard input when it prompts. Default: `$" + envSudoPassword + "`."},
 	{name: "timeout", kind: "string", description: "Bound on connecting and on the SSH handshake, as a Go duration (`30s`, `2m`); through bastions it bounds each hop. Default: `30s`.",
 		strings: []validator.String{durationValidator}},
+	{name: "command_timeout", kind: "string", description: "Bound on each command run on the host (a read, an apply), from opening its SSH session to its exit, as a Go duration (`90s`, `10m`). " +
+		"When it runs out the command is stopped (the host's processes of it are killed) and the operation fails, naming the host and the step. " +
+		"The login user's shell startup files count towards it. Default: `5m`.",
+		strings: []validator.String{durationValidator}},
 }
 
 // sensitiveConnAttrs names the connection attributes marked sensitive.

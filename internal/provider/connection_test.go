@@ -97,13 +97,14 @@ func connectionSamples(t *testing.T) map[string]attr.Value {
 		"sudo":                     types.BoolValue(false),
 		"sudo_password":            types.StringValue("sudo-secret"),
 		"timeout":                  types.StringValue("7s"),
+		"command_timeout":          types.StringValue("90s"),
 		"host":                     types.StringValue("jump2.example"),
 	}
 }
 
 // sameConnectionAttrs do not change the SSH connection itself: hosts that
 // differ only in these share one pooled connection.
-var sameConnectionAttrs = []string{"sudo", "sudo_password", "timeout"}
+var sameConnectionAttrs = []string{"sudo", "sudo_password", "timeout", "command_timeout"}
 
 // connectionBase is a provider block's configuration with sudo on (so
 // that sudo_password matters) and known_hosts verification.

@@ -291,7 +291,7 @@ func TestAccPtraceScope_sudoPasswordNeverOnCommandLine(t *testing.T) {
 		if strings.Contains(c, testhost.PasswordPW) {
 			t.Errorf("command %d carries the sudo password on its command line:\n%s", i, c)
 		}
-		if strings.HasPrefix(c, "sudo -S ") {
+		if strings.Contains(c, " sudo -S ") {
 			sudoCmds++
 		}
 	}

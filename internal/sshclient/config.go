@@ -24,10 +24,14 @@ import (
 
 // Defaults applied by Pool.Host to zero-valued fields.
 const (
-	DefaultPort           = 22
-	DefaultUser           = "root"
-	DefaultTimeout        = 30 * time.Second
-	DefaultMaxSessions    = 8 // below OpenSSH's default MaxSessions of 10
+	DefaultPort        = 22
+	DefaultUser        = "root"
+	DefaultTimeout     = 30 * time.Second
+	DefaultMaxSessions = 8 // below OpenSSH's default MaxSessions of 10
+	// DefaultCommandTimeout bounds each remote command: generous for a
+	// slow disk's sync, short enough that a hung host does not hold a run
+	// for long.
+	DefaultCommandTimeout = 5 * time.Minute
 	DefaultKnownHostsFile = "~/.ssh/known_hosts"
 
 	// MaxJumps bounds the bastion chain: each hop costs a handshake, and a
@@ -89,6 +93,10 @@ type Config struct {
 	SudoPassword string `target:"true" secret:"true"` // empty => sudo -n (non-interactive)
 
 	MaxSessions int `target:"true"` // concurrent sessions per connection; default 8
+
+	// CommandTimeout bounds each command, from opening its session to its
+	// exit; default 5m. On expiry the command is stopped (see Host.Run).
+	CommandTimeout time.Duration `target:"true"`
 }
 
 // Secrets returns every non-empty secret of c and of its bastions (the
@@ -237,6 +245,12 @@ func resolveOne(cfg Config, parseKey keyParser) (*resolved, error) {
 	}
 	if r.Timeout < 0 {
 		return nil, configErr(r.addr, "timeout %s is negative", r.Timeout)
+	}
+	if r.CommandTimeout == 0 {
+		r.CommandTimeout = DefaultCommandTimeout
+	}
+	if r.CommandTimeout < 0 {
+		return nil, configErr(r.addr, "command timeout %s is negative", r.CommandTimeout)
 	}
 	if r.MaxSessions == 0 {
 		r.MaxSessions = DefaultMaxSessions

@@ -32,6 +32,7 @@ func TestConfigValidation(t *testing.T) {
 		{"bad port", Config{Host: "h", Port: 70000, Password: "pw"}, "", "port 70000"},
 		{"negative timeout", Config{Host: "h", Password: "pw", Timeout: -time.Second}, "", "timeout"},
 		{"negative max sessions", Config{Host: "h", Password: "pw", MaxSessions: -1}, "", "max sessions"},
+		{"negative command timeout", Config{Host: "h", Password: "pw", CommandTimeout: -time.Second}, "", "command timeout"},
 		{"host key and insecure", Config{Host: "h", Password: "pw", HostKey: hostKey, InsecureIgnoreHostKey: true}, "", "mutually exclusive"},
 		{"bad host key", Config{Host: "h", Password: "pw", HostKey: "ssh-ed25519 not-base64!"}, "", "authorized_keys format"},
 		{"two host keys", Config{Host: "h", Password: "pw", HostKey: hostKey + "\n" + hostKey}, "", "exactly one key"},
@@ -99,8 +100,8 @@ func TestHostName(t *testing.T) {
 		if got := h.Name(); got != tt.want {
 			t.Errorf("Name(%q, %d) = %q, want %q", tt.host, tt.port, got, tt.want)
 		}
-		if h.r.User != "root" || h.r.Timeout != DefaultTimeout || h.r.MaxSessions != DefaultMaxSessions {
-			t.Errorf("defaults not applied: user=%q timeout=%s max=%d", h.r.User, h.r.Timeout, h.r.MaxSessions)
+		if h.r.User != "root" || h.r.Timeout != DefaultTimeout || h.r.MaxSessions != DefaultMaxSessions || h.r.CommandTimeout != DefaultCommandTimeout {
+			t.Errorf("defaults not applied: user=%q timeout=%s max=%d command timeout=%s", h.r.User, h.r.Timeout, h.r.MaxSessions, h.r.CommandTimeout)
 		}
 	}
 }

@@ -21,8 +21,17 @@
 //     so the provider can tell them how to pin it. Host certificates are
 //     accepted only from a pinned or @cert-authority CA, naming the host,
 //     within their validity period.
-//   - Scripts are constants placed in single quotes; user data only ever
-//     travels on stdin, so nothing user-controlled is parsed by a shell.
+//   - Scripts are constants, sent base64-encoded inside a one-line command
+//     that every common login shell (bash, dash, zsh, fish, tcsh/csh, mksh,
+//     busybox sh) hands unchanged to /bin/sh (see commandLine); user data
+//     only ever travels on stdin, so nothing user-controlled is parsed by a
+//     shell. Markers around the script tell the host's problems (a login
+//     shell that runs nothing, a login file that eats stdin, sudo's
+//     refusals) from the script's failures.
+//   - Every command is bounded: Config.CommandTimeout, the caller's ctx and
+//     MaxOutput. Giving up stops the remote command (a KILL signal request,
+//     and the wrapper's own kill of its process group once the channel
+//     closes), so nothing is left running on the host.
 //   - A script is never run twice: a dead connection is only retried when
 //     the exec request had not yet been sent.
 //   - Secrets (passwords, passphrases, keys) never reach errors, logs or

@@ -52,10 +52,11 @@ func reuseChanges(t *testing.T) map[string]fieldChange {
 // connection itself, with the reason; a host differing only in these
 // shares the pooled connection.
 var sameConnection = map[string]string{
-	"Timeout":      "bounds dialing and prompts; the connection is the same",
-	"Sudo":         "a per-command choice on the same login",
-	"SudoPassword": "sent to sudo on a session, not to sshd",
-	"MaxSessions":  "a limit applied to the shared connection (the strictest wins)",
+	"Timeout":        "bounds dialing and prompts; the connection is the same",
+	"Sudo":           "a per-command choice on the same login",
+	"SudoPassword":   "sent to sudo on a session, not to sshd",
+	"MaxSessions":    "a limit applied to the shared connection (the strictest wins)",
+	"CommandTimeout": "bounds each command run on the connection, not the connection",
 }
 
 func TestConfigFieldsAndTheReuseKey(t *testing.T) {
@@ -121,10 +122,11 @@ func TestConfigSecretsAreMaskedAndRedacted(t *testing.T) {
 func TestBastionRejectsTargetOnlySettings(t *testing.T) {
 	p := newTestPool(t)
 	for name, hop := range map[string]Config{
-		"sudo":          {Sudo: true},
-		"sudo password": {Sudo: true, SudoPassword: "x"},
-		"max sessions":  {MaxSessions: 2},
-		"nested jumps":  {Jumps: []Config{{Host: "j2", Password: "pw", InsecureIgnoreHostKey: true}}},
+		"sudo":            {Sudo: true},
+		"sudo password":   {Sudo: true, SudoPassword: "x"},
+		"max sessions":    {MaxSessions: 2},
+		"command timeout": {CommandTimeout: time.Minute},
+		"nested jumps":    {Jumps: []Config{{Host: "j2", Password: "pw", InsecureIgnoreHostKey: true}}},
 	} {
 		hop.Host, hop.Password, hop.InsecureIgnoreHostKey = "bastion.example", "pw", true
 		_, err := p.Host(Config{Host: "h", Password: "pw", InsecureIgnoreHostKey: true, Jumps: []Config{hop}})

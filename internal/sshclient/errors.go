@@ -19,9 +19,36 @@ var (
 	ErrSudoRefused      = errors.New("sudo refused to run the command")
 	ErrSudoPassword     = errors.New("sudo rejected the sudo password")
 	ErrSudoTimeout      = errors.New("sudo did not start the command in time")
+	ErrSudoMissing      = errors.New("sudo is not installed or not on the login user's PATH")
 	ErrConnectionLost   = errors.New("SSH connection lost")
-	ErrBadScript        = errors.New("script contains a single quote or NUL byte")
+	ErrBadScript        = errors.New("script contains a NUL byte")
 	ErrPoolClosed       = errors.New("SSH connection pool is closed")
+
+	// ErrLoginShell: the login user's shell exited without running the
+	// command (its first line never came): nologin, /bin/false, a
+	// program that is not a shell.
+	ErrLoginShell = errors.New("the login shell did not run the command")
+	// ErrInputConsumed: the command started, but its stdin had already
+	// been read, by a login file (~/.bashrc, ~/.zshenv, ...) that reads
+	// standard input.
+	ErrInputConsumed = errors.New("a login file read the command's input")
+	// ErrCommandTimeout: Config.CommandTimeout ran out; the command was
+	// stopped.
+	ErrCommandTimeout = errors.New("the command timed out")
+	// ErrOutputLimit: the command printed more than MaxOutput; it was
+	// stopped.
+	ErrOutputLimit = errors.New("too much output")
+)
+
+// Kinds of sudo refusal; each is also ErrSudoRefused.
+var (
+	// ErrSudoNeedsPassword: sudo wants a password and none was given
+	// (sudo -n).
+	ErrSudoNeedsPassword = fmt.Errorf("%w: it needs a password", ErrSudoRefused)
+	// ErrSudoTTY: sudoers' requiretty; sudo runs only from a terminal.
+	ErrSudoTTY = fmt.Errorf("%w: it requires a terminal (requiretty)", ErrSudoRefused)
+	// ErrSudoNotAllowed: the user may not run the command as root.
+	ErrSudoNotAllowed = fmt.Errorf("%w: the user may not run it as root", ErrSudoRefused)
 )
 
 // Error is the single error type returned by this package.

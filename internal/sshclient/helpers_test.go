@@ -160,3 +160,6 @@ var sharedEncryptedKey = sync.OnceValues(func() (ssh.Signer, string) {
 })
 
 const sharedPassphrase = "open sesame"
+
+// plainCommand is the command line of an unprivileged run of script.
+func plainCommand(script string) string { return commandLine(script, nil) }

@@ -94,7 +94,7 @@ func TestDeadPathMidCommand(t *testing.T) {
 		p := newTestPool(t, WithKeepalive(interval, timeout))
 		h := mustHost(t, p, cfg)
 		checkLostWithin(t, h, s, proxy, interval+timeout)
-		if n := countExec(s, "sh -c 'hang'"); n != 1 {
+		if n := countExec(s, plainCommand("hang")); n != 1 {
 			t.Errorf("script ran %d times, want 1", n)
 		}
 	})
@@ -111,7 +111,7 @@ func TestDeadPathMidCommand(t *testing.T) {
 		p := newTestPool(t, WithKeepalive(interval, timeout))
 		h := mustHost(t, p, cfg)
 		checkLostWithin(t, h, target, proxy, interval+timeout)
-		if n := countExec(target, "sh -c 'hang'"); n != 1 {
+		if n := countExec(target, plainCommand("hang")); n != 1 {
 			t.Errorf("script ran %d times, want 1", n)
 		}
 	})
@@ -122,13 +122,13 @@ func checkLostWithin(t *testing.T, h *Host, s *fakeServer, proxy *lossyProxy, bo
 	if _, _, err := run(t, h, "echo hello", nil, false); err != nil {
 		t.Fatal(err)
 	}
-	before := countExec(s, "sh -c 'hang'")
+	before := countExec(s, plainCommand("hang"))
 	errc := make(chan error, 1)
 	go func() {
 		_, _, err := h.Run(context.Background(), "hang", nil, false)
 		errc <- err
 	}()
-	waitExec(t, s, "sh -c 'hang'", before) // the command is running
+	waitExec(t, s, plainCommand("hang"), before) // the command is running
 	proxy.partition()
 	start := time.Now()
 	select {
@@ -189,13 +189,13 @@ func TestServerDiesMidCommand(t *testing.T) {
 			if _, _, err := run(t, h, "echo hello", nil, false); err != nil {
 				t.Fatal(err)
 			}
-			before := countExec(target, "sh -c 'hang'")
+			before := countExec(target, plainCommand("hang"))
 			errc := make(chan error, 1)
 			go func() {
 				_, _, err := h.Run(context.Background(), "hang", nil, false)
 				errc <- err
 			}()
-			waitExec(t, target, "sh -c 'hang'", before)
+			waitExec(t, target, plainCommand("hang"), before)
 			start := time.Now()
 			target.dropAll()
 			select {

@@ -226,7 +226,7 @@ func TestNoRetryAfterCommandStarted(t *testing.T) {
 	}
 	n := 0
 	for _, c := range s.execLog() {
-		if c == "sh -c 'drop'" {
+		if c == plainCommand("drop") {
 			n++
 		}
 	}

@@ -6,9 +6,11 @@ import (
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"net"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -45,6 +47,10 @@ type fakeServer struct {
 	sudoRefusal  string // sudo -n refuses with this text (a translated sudo), status 1
 	sudoHang     bool   // sudo never prints anything
 	splitPrompt  bool   // write the prompt in two chunks
+
+	// loginShell, if set, plays a login shell that does not run our
+	// command (nologin): it returns the exit status.
+	loginShell func(e *execEnv) int
 
 	stallGlobal atomic.Bool // read global requests but never reply
 
@@ -329,14 +335,49 @@ type execEnv struct {
 	connDone <-chan struct{}
 }
 
-// fakeShell understands exactly the command shapes sshclient produces.
+// commandShape matches the command lines commandLine builds: the blob
+// (wrapper and script, base64-encoded) and the sudo part, if any.
+var commandShape = regexp.MustCompile(`^sh -c 'echo yama-login >&2; B=\$\(echo ([A-Za-z0-9+/=]+) \| base64 -d\); ` +
+	`(?:set -- "\$\{B#\*yama-split\}"; eval "\$\{B%%yama-split\*\}"|exec env LC_ALL=C (sudo -n|sudo -S -p \S+) -- sh -c "\$\{B%%yama-split\*\}" yama "\$\{B#\*yama-split\}" "\$\{LC_ALL-\}")'$`)
+
+// parsedCommand is a command line taken apart.
+type parsedCommand struct {
+	sudo    string // "", "sudo -n" or "sudo -S -p PROMPT"
+	wrapper string
+	script  string
+}
+
+func parseCommand(cmd string) (parsedCommand, bool) {
+	m := commandShape.FindStringSubmatch(cmd)
+	if m == nil {
+		return parsedCommand{}, false
+	}
+	blob, err := base64.StdEncoding.DecodeString(m[1])
+	if err != nil {
+		return parsedCommand{}, false
+	}
+	w, sc, ok := strings.Cut(string(blob), splitMarker)
+	if !ok {
+		return parsedCommand{}, false
+	}
+	return parsedCommand{sudo: m[2], wrapper: w, script: sc}, true
+}
+
+// fakeShell understands exactly the command lines sshclient produces, and
+// plays the login shell, sudo and the wrapper around fakeScript.
 func (s *fakeServer) fakeShell(e *execEnv, cmd string) int {
 	stderr := e.ch.Stderr()
+	p, ok := parseCommand(cmd)
+	if !ok {
+		fmt.Fprintf(stderr, "fake: unsupported command shape %q\n", cmd)
+		return 127
+	}
+	if s.loginShell != nil {
+		return s.loginShell(e)
+	}
+	io.WriteString(stderr, loginMarker+"\n")
 	switch {
-	case strings.HasPrefix(cmd, "sh -c '") && strings.HasSuffix(cmd, "'"):
-		return s.fakeScript(e, strings.TrimSuffix(strings.TrimPrefix(cmd, "sh -c '"), "'"))
-
-	case strings.HasPrefix(cmd, "sudo -n -- sh -c '") && strings.HasSuffix(cmd, "'"):
+	case p.sudo == "sudo -n":
 		switch {
 		case s.sudoRefusal != "":
 			fmt.Fprint(stderr, s.sudoRefusal)
@@ -348,23 +389,8 @@ func (s *fakeServer) fakeShell(e *execEnv, cmd string) int {
 			fmt.Fprint(stderr, "sudo: a password is required\n")
 			return 1
 		}
-		script, ok := strings.CutPrefix(strings.TrimSuffix(strings.TrimPrefix(cmd, "sudo -n -- sh -c '"), "'"), "echo yama-sudo-ready >&2; ")
-		if !ok {
-			fmt.Fprint(stderr, "fake: missing ready marker\n")
-			return 2
-		}
-		io.WriteString(stderr, "yama-sudo-ready\n")
-		e.root = true
-		return s.fakeScript(e, script)
-
-	case strings.HasPrefix(cmd, "sudo -S -p '"):
-		rest := strings.TrimPrefix(cmd, "sudo -S -p '")
-		prompt, rest, ok := strings.Cut(rest, "' -- sh -c '")
-		if !ok || !strings.HasSuffix(rest, "'") {
-			fmt.Fprint(stderr, "sudo: bad usage\n")
-			return 1
-		}
-		inner := strings.TrimSuffix(rest, "'")
+	case strings.HasPrefix(p.sudo, "sudo -S -p "):
+		prompt := strings.TrimPrefix(p.sudo, "sudo -S -p ")
 		if s.sudoHang {
 			io.Copy(io.Discard, e.stdin) // silent until the client gives up
 			return 1
@@ -400,17 +426,21 @@ func (s *fakeServer) fakeShell(e *execEnv, cmd string) int {
 			fmt.Fprintf(stderr, "%s is not in the sudoers file.  This incident will be reported.\n", e.user)
 			return 1
 		}
-		script, ok := strings.CutPrefix(inner, "echo yama-sudo-ready >&2; ")
-		if !ok {
-			fmt.Fprint(stderr, "fake: missing ready marker\n")
+	}
+	if p.sudo != "" {
+		if !strings.HasPrefix(p.wrapper, sudoWrapperHead) {
+			fmt.Fprint(stderr, "fake: sudo wrapper without its ready marker\n")
 			return 2
 		}
-		io.WriteString(stderr, "yama-sudo-ready\n")
+		io.WriteString(stderr, sudoReady+"\n")
 		e.root = true
-		return s.fakeScript(e, script)
 	}
-	fmt.Fprintf(stderr, "fake: unsupported command shape %q\n", cmd)
-	return 127
+	// The wrapper: our marker line first on stdin.
+	if line, err := e.stdin.ReadString('\n'); err != nil || line != stdinMarker+"\n" {
+		io.WriteString(stderr, inputLost+"\n")
+		return 90
+	}
+	return s.fakeScript(e, p.script)
 }
 
 func (s *fakeServer) fakeScript(e *execEnv, script string) int {
@@ -432,6 +462,13 @@ func (s *fakeServer) fakeScript(e *execEnv, script string) int {
 		select { // until the connection goes away (test cleanup)
 		case <-e.connDone:
 		case <-time.After(10 * time.Second):
+		}
+	case script == "flood":
+		chunk := make([]byte, 1<<16)
+		for i := 0; i < 2*MaxOutput/len(chunk); i++ { // twice the bound
+			if _, err := stdout.Write(chunk); err != nil {
+				return 1
+			}
 		}
 	case script == "drop":
 		e.conn.Close() // connection lost mid-command

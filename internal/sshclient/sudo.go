@@ -8,10 +8,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"sync"
 	"time"
-
-	"golang.org/x/crypto/ssh"
 )
 
 // sudoReady is echoed by the shell sudo starts; seeing it proves sudo
@@ -37,13 +34,14 @@ func newSudoRun(password string) *sudoRun {
 	return s
 }
 
-// command builds the exec line. The password is never part of it: it goes
-// to sudo on stdin, and only after sudo printed our prompt.
-func (s *sudoRun) command(script string) string {
+// argv is sudo's part of the command line. The password is never part
+// of it: it goes to sudo on stdin, and only after sudo printed our prompt.
+func (s *sudoRun) argv() string {
 	if s.password == "" {
-		return "sudo -n -- sh -c 'echo " + sudoReady + " >&2; " + script + "'"
+		return "sudo -n"
 	}
-	return "sudo -S -p '" + string(s.prompt) + "' -- sh -c 'echo " + sudoReady + " >&2; " + script + "'"
+	// The prompt is hex and punctuation only: nothing for a shell to expand.
+	return "sudo -S -p " + string(s.prompt)
 }
 
 // clean strips our markers from stderr and, as a second line of defence,
@@ -64,35 +62,46 @@ func (s *sudoRun) clean(stderr []byte, ready bool) []byte {
 }
 
 // classifyFailure decides whether a failed run was sudo refusing rather
-// than the script failing. nil means "the script failed".
-func (s *sudoRun) classifyFailure(status int, stderr []byte, ready bool) error {
+// than the script failing. nil means "the script failed". out is what was
+// printed after the login marker: before the ready marker, that is only
+// env's or sudo's. sudo runs under LC_ALL=C, so its messages are English;
+// a refusal it words otherwise (a sudo that ignores the locale) is still a
+// refusal, recognised by the missing ready marker.
+func (s *sudoRun) classifyFailure(status int, out []byte, ready bool) error {
 	if ready {
 		return nil // sudo started the script; the failure is the script's
 	}
 	var lines []string
-	for _, l := range strings.Split(string(stderr), "\n") {
-		l = strings.TrimSpace(l)
-		low := strings.ToLower(l)
-		if strings.HasPrefix(low, "sudo:") || (strings.Contains(low, "sudo") && strings.Contains(low, "not found")) {
+	for _, l := range strings.Split(string(out), "\n") {
+		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "Sorry, try again") {
 			lines = append(lines, l)
 		}
 	}
-	msg := strings.Join(lines, "; ")
+	// The refusal comes last (a first-time lecture may come before it).
+	msg := strings.Join(lines[max(0, len(lines)-3):], "; ")
 	low := strings.ToLower(msg)
 	switch {
+	case (status == 127 || status == 126) && !strings.Contains(low, "sudo:"):
+		// env (or the shell) could not find or run sudo; sudo itself
+		// exits 1 on every refusal.
+		if msg == "" {
+			msg = fmt.Sprintf("exit status %d", status)
+		}
+		return fmt.Errorf("%w: %s", ErrSudoMissing, msg)
 	case strings.Contains(low, "incorrect password"):
 		return fmt.Errorf("%w: %s", ErrSudoPassword, msg)
+	case strings.Contains(low, "must have a tty"):
+		return fmt.Errorf("%w: %s", ErrSudoTTY, msg)
 	case strings.Contains(low, "password is required"),
-		strings.Contains(low, "terminal is required"),
-		strings.Contains(low, "not in the sudoers"),
+		strings.Contains(low, "terminal is required"):
+		return fmt.Errorf("%w: %s", ErrSudoNeedsPassword, msg)
+	case strings.Contains(low, "not in the sudoers"),
 		strings.Contains(low, "not allowed"),
-		strings.Contains(low, "may not run sudo"),
-		strings.Contains(low, "must have a tty"),
-		strings.Contains(low, "not found"):
-		return fmt.Errorf("%w: %s", ErrSudoRefused, msg)
+		strings.Contains(low, "may not run sudo"):
+		return fmt.Errorf("%w: %s", ErrSudoNotAllowed, msg)
 	}
-	// The shell's ready marker is the first thing after sudo: exiting
-	// without it means sudo itself failed (e.g. a refusal in a language
+	// The wrapper's ready marker is the first thing after sudo: exiting
+	// without it means sudo itself failed (e.g. a refusal worded in a way
 	// the cases above do not know, or a sudo that died).
 	if msg == "" {
 		msg = fmt.Sprintf("sudo exited with status %d before starting the script", status)
@@ -100,119 +109,52 @@ func (s *sudoRun) classifyFailure(status int, stderr []byte, ready bool) error {
 	return fmt.Errorf("%w: %s", ErrSudoRefused, msg)
 }
 
-type sudoEvent int
-
-const (
-	evPrompt sudoEvent = iota
-	evReady
-)
-
-// stderrWatcher buffers stderr and, for sudo -S runs, reports the prompt
-// and ready markers as they arrive (they may be split across writes).
-type stderrWatcher struct {
-	mu       sync.Mutex
-	buf      bytes.Buffer
-	sudo     *sudoRun
-	scanFrom int
-	prompts  int
-	ready    bool
-	events   chan sudoEvent
-}
-
-func newStderrWatcher(s *sudoRun) *stderrWatcher {
-	w := &stderrWatcher{events: make(chan sudoEvent, 3)}
-	if s != nil {
-		w.sudo = s
-	}
-	return w
-}
-
-func (w *stderrWatcher) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.buf.Write(p)
-	// Stop scanning once the script owns stderr (after ready), or after the
-	// second prompt (the run is being aborted): the events buffer of 3 is
-	// therefore never exceeded and sends never block.
-	for w.sudo != nil && !w.ready && w.prompts < 2 {
-		data := w.buf.Bytes()[w.scanFrom:]
-		i := -1 // sudo -n: no prompt to look for
-		if w.sudo.prompt != nil {
-			i = bytes.Index(data, w.sudo.prompt)
-		}
-		j := bytes.Index(data, w.sudo.ready)
-		switch {
-		case i >= 0 && (j < 0 || i < j):
-			w.prompts++
-			w.scanFrom += i + len(w.sudo.prompt)
-			w.events <- evPrompt
-		case j >= 0:
-			w.ready = true
-			w.scanFrom += j + len(w.sudo.ready)
-			w.events <- evReady
-		default:
-			// Keep a tail in case a marker is split across writes.
-			keep := max(len(w.sudo.prompt), len(w.sudo.ready)) - 1
-			w.scanFrom = max(w.scanFrom, w.buf.Len()-keep)
-			return len(p), nil
-		}
-	}
-	return len(p), nil
-}
-
-func (w *stderrWatcher) bytes() []byte {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return bytes.Clone(w.buf.Bytes())
-}
-
-func (w *stderrWatcher) readySeen() bool {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.ready
-}
-
 // sudoDialogue drives `sudo -S`: password on the first prompt, the caller's
 // stdin after the ready marker. A second prompt means the password was
 // wrong; we abort rather than let sudo count more failures (and lock the
-// account). Returns the session's Wait result, or a terminal error.
-func (h *Host) sudoDialogue(ctx context.Context, sess *ssh.Session, in io.WriteCloser, w *stderrWatcher, stdin []byte, waitc <-chan error) (waitErr, fatal error) {
+// account). sudo gets Timeout to prompt or start, counted from the moment
+// the login shell started our command (a slow login file is
+// command_timeout's business, not sudo's). Returns the session's Wait
+// result, or a terminal error.
+func (h *Host) sudoDialogue(ctx context.Context, x *execution) (waitErr, fatal error) {
+	var sudoTimer <-chan time.Time // armed once the login shell ran our command
 	timer := time.NewTimer(h.r.Timeout)
+	timer.Stop()
 	defer timer.Stop()
 	prompts := 0
 	for {
 		select {
-		case ev := <-w.events:
+		case ev := <-x.errw.events:
 			switch ev {
+			case evLogin:
+				timer.Reset(h.r.Timeout)
+				sudoTimer = timer.C
 			case evPrompt:
 				prompts++
 				if prompts > 1 {
-					abort(sess)
+					abort(x.sess)
 					return nil, &Error{Host: h.r.addr, Via: h.via(), Op: "sudo", Err: ErrSudoPassword}
 				}
-				if _, err := io.WriteString(in, h.r.SudoPassword+"\n"); err != nil {
-					abort(sess)
+				if _, err := io.WriteString(x.in, h.r.SudoPassword+"\n"); err != nil {
+					abort(x.sess)
 					return nil, &Error{Host: h.r.addr, Via: h.via(), Op: "sudo", Err: wrap(ErrConnectionLost, err)}
 				}
 				timer.Reset(h.r.Timeout) // give sudo (PAM) the full timeout to answer
 			case evReady:
 				timer.Stop()
-				go writeStdin(in, stdin)
-				select {
-				case err := <-waitc:
-					return err, nil
-				case <-ctx.Done():
-					abort(sess)
-					return nil, &Error{Host: h.r.addr, Via: h.via(), Op: "exec", Err: ctx.Err()}
-				}
+				return h.await(ctx, x)
 			}
-		case err := <-waitc:
+		case err := <-x.waitc:
 			return err, nil // exited before ready: finish() classifies it
-		case <-timer.C:
-			abort(sess)
+		case <-sudoTimer:
+			abort(x.sess)
 			return nil, &Error{Host: h.r.addr, Via: h.via(), Op: "sudo", Err: fmt.Errorf("%w: no prompt or start marker within %s", ErrSudoTimeout, h.r.Timeout)}
+		case <-x.deadline:
+			return nil, h.stop(x, h.timeoutErr(x))
+		case <-x.budget.over:
+			return nil, h.stop(x, errOutputLimit())
 		case <-ctx.Done():
-			abort(sess)
+			abort(x.sess)
 			return nil, &Error{Host: h.r.addr, Via: h.via(), Op: "sudo", Err: ctx.Err()}
 		}
 	}

@@ -34,7 +34,10 @@ func TestSudoNonInteractiveRefused(t *testing.T) {
 	}
 }
 
-var sudoSCommand = regexp.MustCompile(`^sudo -S -p 'yama-sudo-prompt-[0-9a-f]{24}:' -- sh -c 'echo yama-sudo-ready >&2; cat'$`)
+// sudoSCommand matches the command line of `sudo -S` running "cat": the
+// same as commandLine's but for the random prompt.
+var sudoSCommand = regexp.MustCompile("^" + strings.Replace(regexp.QuoteMeta(commandLine("cat", &sudoRun{password: "x", prompt: []byte("PROMPT")})),
+	"PROMPT", "yama-sudo-prompt-[0-9a-f]{24}:", 1) + "$")
 
 func TestSudoPasswordFlow(t *testing.T) {
 	const pw = "correct horse battery"

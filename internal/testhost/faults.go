@@ -70,6 +70,47 @@ func (h *Host) DropConnections() (int, error) {
 	return len(killed), fmt.Errorf("testhost: %s: processes kept forking while dropping connections", h.Name)
 }
 
+// Processes lists the command lines (arguments joined by spaces) of the
+// live processes of the sandbox other than sshd's listener (PID 1 inside):
+// each connection's sshd and everything the sessions started. A test uses
+// it to check that a command it gave up on is really gone from the host.
+func (h *Host) Processes() ([]string, error) {
+	if !h.Running() {
+		return nil, fmt.Errorf("testhost: %s is not running", h.Name)
+	}
+	ns, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/pid", h.Pid))
+	if err != nil {
+		return nil, err
+	}
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == h.Pid {
+			continue
+		}
+		if l, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/pid", pid)); err != nil || l != ns {
+			continue
+		}
+		st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue // exited meanwhile
+		}
+		if state, _ := statFields(st); state == 'Z' || state == 'X' {
+			continue
+		}
+		cmd, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		if err != nil {
+			continue
+		}
+		out = append(out, strings.TrimSpace(strings.ReplaceAll(string(cmd), "\x00", " ")))
+	}
+	return out, nil
+}
+
 // statFields returns the state and parent pid from a /proc/PID/stat line.
 func statFields(stat []byte) (state byte, ppid int) {
 	s := string(stat)

@@ -52,7 +52,7 @@ var testUsers = []struct {
 // being created on the real filesystem.
 var (
 	etcOwn    = []string{"passwd", "shadow", "group", "sudoers", "sudoers.d", "hosts", "hostname", "sysctl.conf", "sysctl.d"}
-	plainDirs = []string{"/run", "/tmp", "/var/tmp", "/root", "/home", "/usr/lib/sysctl.d", "/usr/local/lib/sysctl.d", "/var/lib/sudo"}
+	plainDirs = []string{"/run", "/tmp", "/var/tmp", "/root", "/home", "/usr/lib/sysctl.d", "/usr/local/lib/sysctl.d", "/var/lib/sudo", "/var/lib/terraform-provider-yama"}
 )
 
 // privDir is a sandbox dir replaced by the host's copy under Host.Dir/fs.
@@ -177,6 +177,35 @@ func accountFiles() map[string][]byte {
 	return map[string][]byte{"/etc/passwd": j(passwd), "/etc/group": j(group), "/etc/shadow": j(shadow), "/etc/sudoers": sudoers}
 }
 
+// withShells returns passwd with the login shell (the last field) of the
+// users in shells replaced. Every user must exist, and every shell must
+// exist on this machine (BusyboxShell is created in the sandbox).
+func withShells(passwd []byte, shells map[string]string) ([]byte, error) {
+	lines := strings.Split(strings.TrimRight(string(passwd), "\n"), "\n")
+	seen := map[string]bool{}
+	for i, line := range lines {
+		f := strings.Split(line, ":")
+		sh, ok := shells[f[0]]
+		if !ok || len(f) != 7 {
+			continue
+		}
+		if sh != BusyboxShell {
+			if _, err := os.Stat(sh); err != nil {
+				return nil, fmt.Errorf("login shell for %s: %w", f[0], err)
+			}
+		}
+		f[6] = sh
+		lines[i] = strings.Join(f, ":")
+		seen[f[0]] = true
+	}
+	for user := range shells {
+		if !seen[user] {
+			return nil, fmt.Errorf("login shell for %s: no such user in the sandbox's passwd", user)
+		}
+	}
+	return []byte(strings.Join(lines, "\n") + "\n"), nil
+}
+
 // private reports whether sandbox path p lives in the host's own tree.
 func (l *layout) private(p string) bool {
 	if under(p, yamaDir) {
@@ -284,6 +313,13 @@ func (l *layout) build(h *Host, o Options, e *Env) (string, error) {
 	for p, b := range l.files {
 		files[p] = b
 	}
+	if len(o.Shells) > 0 {
+		passwd, err := withShells(files["/etc/passwd"], o.Shells)
+		if err != nil {
+			return "", err
+		}
+		files["/etc/passwd"] = passwd
+	}
 	if o.AuditCommands {
 		// sudo writes this log itself, as root, for every run it allows
 		// or refuses: who ran it and COMMAND= (the argv sudo executed).
@@ -342,6 +378,21 @@ func (l *layout) build(h *Host, o Options, e *Env) (string, error) {
 	}
 	if err := l.userFiles(h, o); err != nil {
 		return "", err
+	}
+	for _, sh := range o.Shells {
+		if sh != BusyboxShell {
+			continue
+		}
+		bb, err := exec.LookPath("busybox")
+		if err != nil {
+			return "", fmt.Errorf("login shell %s: %w (apt-get install busybox)", sh, err)
+		}
+		if err := os.MkdirAll(filepath.Dir(root+sh), 0o755); err != nil {
+			return "", err
+		}
+		if err := os.Symlink(bb, root+sh); err != nil && !os.IsExist(err) {
+			return "", err
+		}
 	}
 	if o.SysctlDSize > 0 {
 		sp.SysctlD = append(sp.SysctlD, "tmpfs")

@@ -93,7 +93,20 @@ type Options struct {
 	// on a host whose /etc/default/locale is not English. The locale is
 	// compiled with localedef once per Env (see CanBuildLocale).
 	Locale string
+	// Shells sets login shells: user (root or a test user) -> the shell's
+	// path as /etc/passwd holds it, e.g. "/usr/bin/fish", "/bin/tcsh",
+	// "/usr/sbin/nologin" or BusyboxShell. sshd runs every command as
+	// `<shell> -c <command>`. Unset users keep /bin/sh (root: the
+	// machine's root shell). The path must exist on this machine (or be
+	// BusyboxShell); a missing shell is an error of Start.
+	Shells map[string]string
 }
+
+// BusyboxShell is a login shell path that runs busybox's sh: a symlink
+// named sh to the machine's busybox, in the sandbox's /run (busybox picks
+// its applet from the name it is run as, and sshd runs a login shell
+// under the last element of its path).
+const BusyboxShell = "/run/testhost/busybox/sh"
 
 // Env owns the client key, known_hosts and every host started from it.
 type Env struct {
