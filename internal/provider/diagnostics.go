@@ -41,8 +41,35 @@ var advice = []struct {
 		"Set `sudo_password` to the login user's password, or give the user NOPASSWD rights for sudo."},
 	{sshclient.ErrSudoTimeout, "sudo did not respond",
 		"sudo neither ran the command nor asked for a password in time. Check the host's sudo configuration (e.g. a `requiretty` default or a PAM module that waits for input)."},
+	{sshclient.ErrSudoMissing, "sudo not found",
+		"`sudo = true`, but the login user's shell found no `sudo` command on the host. Install sudo (e.g. `apt-get install sudo`), make sure it is on the PATH " +
+			"that the login user's shell sets for SSH commands, or connect as root with `sudo = false`."},
+	{sshclient.ErrSudoTTY, "sudo requires a terminal",
+		"The host's sudoers sets `requiretty` for this user, so sudo refuses commands that run without a terminal, as the provider's do. " +
+			"Turn it off for this user (e.g. `Defaults:USER !requiretty` in a file under /etc/sudoers.d, edited with `visudo`), or connect as root."},
+	{sshclient.ErrSudoNeedsPassword, "sudo refused",
+		"sudo asks the login user for a password, and `sudo_password` is not set. Grant NOPASSWD sudo, set `sudo_password`, or connect as root."},
+	{sshclient.ErrSudoNotAllowed, "sudo refused",
+		"The login user may not run commands as root with sudo (sudo's message is above). Give it a sudoers rule that lets it run `/bin/sh` as root " +
+			"(e.g. membership of the `sudo` group), or connect as root."},
 	{sshclient.ErrSudoRefused, "sudo refused",
-		"The login user may not run commands as root without a password. Grant NOPASSWD sudo, set `sudo_password`, or connect as root."},
+		"sudo did not run the command as root (its message is above). Check the login user's sudo rights on the host (`sudo -l` as that user), or connect as root."},
+	{sshclient.ErrLoginShell, "Login shell does not run commands",
+		"The login user's shell exited without running the provider's command: it is `nologin`, `/bin/false` or another program that is not a shell " +
+			"(what it printed is above). Give the user a shell on the host (e.g. `usermod -s /bin/sh USER`), or set `user` to an account that has one."},
+	{sshclient.ErrInputConsumed, "A login file read the command's input",
+		"A file that the login user's shell runs at startup (~/.bashrc, ~/.profile, ~/.zshenv, ~/.cshrc, ~/.config/fish/config.fish, ...) read standard input, " +
+			"which carries the provider's data, so the command started without it and did nothing. Find the command there that reads input (`read`, `cat`, " +
+			"a prompt) and run it only in interactive shells (e.g. `case $- in *i*) ;; *) return;; esac` at the top of ~/.bashrc)."},
+	{sshclient.ErrCommandTimeout, "Command timed out",
+		"A command on the host did not finish within `command_timeout` (default 5m), so it was stopped. If the error says the login shell had not started it, " +
+			"a file the login user's shell runs at startup (~/.bashrc, ~/.profile, ...) hangs or waits for input: fix it (under a root login, what it started keeps " +
+			"running on the host, since OpenSSH does not let clients signal root's sessions: kill it there). Otherwise the host was too slow (a slow disk's sync, " +
+			"a loaded machine): raise `command_timeout`. Run `terraform plan` again to see what the host holds now."},
+	{sshclient.ErrOutputLimit, "Too much output from host",
+		fmt.Sprintf("The host sent more than %d MiB of output for one command (stdout and stderr together), so the command was stopped. The provider's "+
+			"commands print a few KiB: the rest most likely comes from a file that the login user's shell runs at startup (~/.bashrc, ~/.profile, ...); "+
+			"make it print only in interactive shells.", sshclient.MaxOutput>>20)},
 	{sshclient.ErrConnectionLost, "SSH connection lost",
 		"The connection dropped during the operation. Run `terraform plan` again: it shows what the host now holds, and one more apply converges."},
 	{sshclient.ErrConfig, "Invalid SSH configuration", "Fix the connection settings in the provider block or the `ssh` block."},
@@ -57,7 +84,19 @@ var advice = []struct {
 	{yama.ErrNoSpace, "No space left on device",
 		"The drop-in could not be written; the previous file is left as it was. Free space on the host and apply again."},
 	{yama.ErrNotRegular, "Drop-in path is not a regular file",
-		"The path is a symbolic link or another kind of file, which this resource will not overwrite. Choose another `file`, or remove the link on the host if it is not needed."},
+		"The drop-in must be a regular file with a single link, or not exist. A symbolic link or a hard link could lead to any file on the host (/etc/shadow, say), so the provider " +
+			"reads, shows, stores and writes nothing through it; a directory, FIFO or device is not a drop-in either. Replace it on the host with a regular file " +
+			"(or remove it, if it is not needed), or choose another `file`."},
+	{yama.ErrBusy, "Host busy",
+		"Another apply on this host (another terraform run, or another resource for the same host) held the host's lock (" + yama.LockPath + ") for the whole wait. " +
+			"Let it finish and apply again. If nothing else is running, look on the host for a hung `sh -c` started by root: it holds the lock until it ends."},
+	{yama.ErrRecord, "Cannot record the original on the host",
+		"Before its first change to a host the provider records what the host held (the live value and the drop-in, with its mode and owner) in " + yama.RecordDir +
+			" (root only), so that on_destroy = \"restore\" can always put it back, even after an interrupted apply. That failed (see above: e.g. a read-only /var/lib), " +
+			"and nothing was changed. Make the directory writable by root and apply again."},
+	{yama.ErrBadRecord, "Damaged record of the original",
+		"The provider's record of what the host held before its first change (under " + yama.RecordDir + "/orig) is not what the provider writes. " +
+			"Inspect it as root: restore the drop-in and the live value by hand if needed, then remove the record and apply again."},
 	{yama.ErrTooLarge, "File too large",
 		fmt.Sprintf("A sysctl file is over %d KiB, which is far beyond any real drop-in. Inspect it on the host.", yama.MaxFileSize>>10)},
 	{yama.ErrInvalidValue, "Value rejected by the kernel", "The kernel accepts only " + ptrace.Describe() + "."},
@@ -195,20 +234,63 @@ func bootUnknownWarning(host string, err error) diag.Diagnostic {
 		err.Error()+"\n\nboot_scope, boot_source and shadowed_by are left empty. Make the sysctl.d files readable by the login user, or connect as root.")
 }
 
-func rolledBackWarning(host string) diag.Diagnostic {
-	return diag.NewWarningDiagnostic("Failed create rolled back on "+host,
-		"The create failed after some steps had run; the drop-in and the live value were put back as they were before, so nothing was created. Fix the error above and apply again.")
+// describeSteps lists the changes an apply made, for a message; "nothing"
+// when it made none.
+func describeSteps(steps []yama.Step) string {
+	if len(steps) == 0 {
+		return "nothing"
+	}
+	out := make([]string, 0, len(steps))
+	for _, s := range steps {
+		out = append(out, s.String())
+	}
+	return strings.Join(out, "; ")
 }
 
-func rollbackFailedWarning(host string, snap yama.Snapshot, err error) diag.Diagnostic {
+// stepsRan says which steps an apply ran, for a message: exactly, or, when
+// its answer was lost, the ones whose report got through.
+func stepsRan(after *yama.State) string {
+	if !after.ChangedKnown {
+		return "at least these steps had run (the host's answer was cut short): " + describeSteps(after.Changed)
+	}
+	return "these steps had run: " + describeSteps(after.Changed)
+}
+
+func rolledBackWarning(host string, after *yama.State, undone []yama.Step) diag.Diagnostic {
+	return diag.NewWarningDiagnostic("Failed create rolled back on "+host,
+		fmt.Sprintf("The create failed after %s. Putting the host back did: %s. "+
+			"The drop-in and the live value are as they were before, and nothing was created. Fix the error above and apply again.",
+			stepsRan(after), describeSteps(undone)))
+}
+
+func rollbackFailedWarning(host string, after *yama.State, snap yama.Snapshot, err error) diag.Diagnostic {
 	before := "no drop-in"
 	if snap.FileKind == yama.KindRegular {
 		before = fmt.Sprintf("this drop-in: %q", snap.Content)
+		if snap.Mode != 0 {
+			before += fmt.Sprintf(" (mode %04o, owner %s)", snap.Mode, snap.Owner)
+		}
 	}
 	return diag.NewWarningDiagnostic("Host left half-changed on "+host,
-		fmt.Sprintf("The create failed and putting the host back failed too (%v). Before the create the live value was %d and the host had %s. "+
-			"The resource is tainted: the next apply replaces it, and its on_destroy = \"restore\" can only restore what it finds then, so put these back by hand if you need them.",
-			err, snap.Runtime, before))
+		fmt.Sprintf("The create failed after %s; putting the host back failed too (%v). Before the create the live value was %d and the host had %s. "+
+			"The host keeps that in its record of the original (%s, root only): the next apply takes it up, so on_destroy = \"restore\" still puts it back.",
+			stepsRan(after), err, snap.Runtime, before, yama.RecordDir))
+}
+
+// recordLeftWarning: a destroy with on_destroy = "keep" could not remove the
+// host's record of its original.
+func recordLeftWarning(host, file string, diags diag.Diagnostics) diag.Diagnostic {
+	why := ""
+	for _, d := range diags {
+		if d.Severity() == diag.SeverityError {
+			why = d.Summary() + ": " + d.Detail()
+			break
+		}
+	}
+	return diag.NewWarningDiagnostic("Record of the original left on "+host,
+		fmt.Sprintf("on_destroy = \"keep\" leaves the host as it is, but the provider could not remove its record of what the host held before it first changed it (%s):\n\n%s\n\n"+
+			"A later yama_ptrace_scope created for this host and file would take that record as the host's original. If the host is still in use, remove the file as root.",
+			yama.RecordPath(file), why))
 }
 
 func volatileDropInWarning(host, file string) diag.Diagnostic {

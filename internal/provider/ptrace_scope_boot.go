@@ -76,11 +76,17 @@ func observeBoot(m *ptraceScopeResourceModel, st *yama.State) (view []byte, diag
 	m.setBoot(&b)
 	m.RebootRequired = types.BoolValue(rebootRequired(m.Persist.ValueBool(), st.Available, st.Runtime, &b))
 	// override_files reports what the host holds of the files this
-	// resource wrote, so a deleted or edited one shows as drift.
+	// resource wrote, so a deleted or edited one shows as drift. Only what
+	// the resource wrote is kept whole: of a file edited since, its
+	// assignments of the key; a link there (to any file) is not held.
 	held := map[string]attr.Value{}
-	for p := range m.overrideFiles() {
-		if f := st.Lookup(p); f.Exists() && f.Readable {
-			held[p] = types.StringValue(string(f.Content))
+	for p, wrote := range m.overrideFiles() {
+		switch f := st.Lookup(p); {
+		case f.Kind != yama.KindRegular || !f.Readable:
+		case string(f.Content) == wrote:
+			held[p] = types.StringValue(wrote)
+		default:
+			held[p] = types.StringValue(yama.KeyLines(p, f.Content))
 		}
 	}
 	m.OverrideFiles = types.MapValueMust(types.StringType, held)

@@ -66,7 +66,7 @@ func (d *ptraceScopeDataSource) Schema(_ context.Context, _ datasource.SchemaReq
 			"host": schema.StringAttribute{Required: true, MarkdownDescription: "Host name or IP address to connect to.",
 				Validators: []validator.String{hostValidator}},
 			"file": schema.StringAttribute{Optional: true,
-				MarkdownDescription: "Drop-in to report on. Default: `" + yama.DefaultFile + "`.",
+				MarkdownDescription: "Drop-in to report on. Default: `" + yama.DefaultFile + "`. A symbolic link, hard link, directory or device there is an error naming it: nothing is read through it.",
 				Validators:          []validator.String{fileValidator}},
 			"available": schema.BoolAttribute{Computed: true,
 				MarkdownDescription: "Whether the kernel has Yama (`" + yama.ProcPath + "` exists)."},

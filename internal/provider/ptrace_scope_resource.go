@@ -113,7 +113,8 @@ func (r *ptraceScopeResource) Schema(_ context.Context, _ resource.SchemaRequest
 				MarkdownDescription: "Set the live value now. Default: `true`. Set `false` to only persist a value (it takes effect at the next boot), e.g. to lower a value locked at 3."},
 			"file": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString(yama.DefaultFile),
 				MarkdownDescription: "The drop-in to manage: an absolute path to a `*.conf` file directly inside `/etc/sysctl.d`, `/run/sysctl.d`, " +
-					"`/usr/local/lib/sysctl.d`, `/usr/lib/sysctl.d` or `/lib/sysctl.d` (letters, digits, `.`, `_`, `-`, `+`, `@`). " +
+					"`/usr/local/lib/sysctl.d`, `/usr/lib/sysctl.d` or `/lib/sysctl.d` (letters, digits, `.`, `_`, `-`, `+`, `@`; at most 255 bytes). " +
+					"It must be a regular file with a single link, or not exist: a symbolic link, a hard link, a directory or a device there is a plan-time error, and nothing is read through it. " +
 					"Default: `" + yama.DefaultFile + "`, as Ubuntu ships it. Changing it replaces the resource.",
 				Validators:    []validator.String{fileValidator},
 				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()}},
@@ -121,8 +122,9 @@ func (r *ptraceScopeResource) Schema(_ context.Context, _ resource.SchemaRequest
 				MarkdownDescription: "One line of text written as a `# ` comment above the setting in the drop-in.",
 				Validators:          []validator.String{commentValidator}},
 			"on_destroy": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString(onDestroyRestore),
-				MarkdownDescription: "What destroying the resource does: `restore` (default) puts back the live value and the drop-in as they were before " +
-					"the resource was created (removing the drop-in if there was none); `keep` leaves the host as it is; `remove` deletes the drop-in only.",
+				MarkdownDescription: "What destroying the resource does: `restore` (default) puts back the live value and the drop-in (content, mode and owner) as they were before " +
+					"the provider first changed the host (removing the drop-in if there was none); `keep` leaves the host as it is; `remove` deletes the drop-in only. " +
+					"What the host held before is recorded on the host itself before the first change (`" + yama.RecordDir + "`, root only), so `restore` works even after an interrupted apply; every destroy removes that record.",
 				Validators: []validator.String{stringvalidator.OneOf(onDestroyRestore, onDestroyKeep, onDestroyRemove)}},
 			"runtime_scope": schema.Int64Attribute{Computed: true,
 				MarkdownDescription: "The live value read from `" + yama.ProcPath + "`."},
@@ -190,22 +192,72 @@ func (r *ptraceScopeResource) Create(ctx context.Context, req resource.CreateReq
 		resp.Diagnostics.Append(hostDiagnostic(t.host.Name(), yamaAbsent(t.host.Name())))
 		return
 	}
-	// What the host holds before any change, for on_destroy = restore.
-	snapshot := yama.TakeSnapshot(st)
-	snap, _ := json.Marshal(snapshot)
-	resp.Diagnostics.Append(resp.Private.SetKey(ctx, snapshotKey, snap)...)
 	plan.ID = types.StringValue(t.host.Name())
+	// The apply records the host's original on the host itself before its
+	// first change (or finds the record an earlier, interrupted run left):
+	// that is what on_destroy = restore puts back.
 	res := r.converge(t, plan, nil)
 	resp.Diagnostics.Append(res.diags...)
 	if res.after == nil {
-		return // the host could not report what it holds: record nothing
+		return // the host could not report what it holds: record nothing (the host keeps its record)
 	}
-	if res.failedMidway() && r.rollback(t, res.model, snapshot, res.after, &resp.Diagnostics) {
-		return // the host is as it was: the create leaves nothing behind
+	snapshot, err := snapshotAfter(res.after, st)
+	if err != nil {
+		resp.Diagnostics.Append(asWarning(hostDiagnostic(t.host.Name(), err)))
+	}
+	snap, _ := json.Marshal(snapshot)
+	resp.Diagnostics.Append(resp.Private.SetKey(ctx, snapshotKey, snap)...)
+	if res.failedMidway() {
+		if res.after.ChangedKnown && len(res.after.Changed) == 0 {
+			return // nothing was changed: nothing to undo, nothing created
+		}
+		if r.rollback(t, res.model, snapshot, res.after, &resp.Diagnostics) {
+			return // the host is as it was: the create leaves nothing behind
+		}
 	}
 	saveManaged(ctx, resp.Private, managedSoFar(ctx, nil, plan), &resp.Diagnostics)
 	saveObserved(ctx, &res.model, res.view, &resp.State, resp.Private, &resp.Diagnostics)
 }
+
+// snapshotAfter is the "before" of a create: the host's record of its
+// original when the apply reports one (made right before its first change,
+// or left by an earlier run that was interrupted), else the host as read
+// before the apply (nothing was changed, so nothing was recorded).
+func snapshotAfter(after, before *yama.State) (yama.Snapshot, error) {
+	rec, ok, err := after.Recorded()
+	if ok {
+		return rec, nil
+	}
+	snap := yama.TakeSnapshot(before)
+	// A report the login user read back after a lost answer cannot show
+	// the root-only record: the record, seen later, wins.
+	snap.Provisional = after.Original.Kind == yama.KindOther
+	return snap, err
+}
+
+// loadSnapshot reads the private-state snapshot; nil when there is none.
+func loadSnapshot(ctx context.Context, priv privateGetter) *yama.Snapshot {
+	raw, d := priv.GetKey(ctx, snapshotKey)
+	if d.HasError() || raw == nil {
+		return nil
+	}
+	var s yama.Snapshot
+	if json.Unmarshal(raw, &s) != nil {
+		return nil
+	}
+	return &s
+}
+
+// asWarning turns an error diagnostic into a warning with the same text:
+// for a problem that must be told but must not fail an operation that has
+// already changed the host.
+func asWarning(d diag.Diagnostic) diag.Diagnostic {
+	return diag.NewWarningDiagnostic(d.Summary(), d.Detail())
+}
+
+// settled reports whether a snapshot needs no better source: the host's
+// record wins over a missing or provisional (import-time) one.
+func settled(s *yama.Snapshot) bool { return s != nil && !s.Provisional }
 
 func (r *ptraceScopeResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
 	var m ptraceScopeResourceModel
@@ -233,11 +285,23 @@ func (r *ptraceScopeResource) Read(ctx context.Context, req resource.ReadRequest
 	if imported {
 		m.adoptFromHost(st)
 	}
-	// A resource without a snapshot (imported) treats what the host holds
-	// now as "before", so on_destroy = restore leaves it as it was found.
-	if prev, d := req.Private.GetKey(ctx, snapshotKey); !d.HasError() && prev == nil {
-		snap, _ := json.Marshal(yama.TakeSnapshot(st))
-		resp.Diagnostics.Append(resp.Private.SetKey(ctx, snapshotKey, snap)...)
+	// A resource without a snapshot (imported) takes the host's record of
+	// its original when it can see one (only root can); else what the host
+	// holds now, provisionally: the record made at the first apply, or
+	// seen at destroy, wins over it.
+	if !settled(loadSnapshot(ctx, req.Private)) {
+		snap, ok, err := st.Recorded()
+		if err != nil {
+			resp.Diagnostics.Append(asWarning(hostDiagnostic(t.host.Name(), err)))
+		}
+		if !ok && loadSnapshot(ctx, req.Private) == nil {
+			snap, ok = yama.TakeSnapshot(st), true
+			snap.Provisional = true
+		}
+		if ok {
+			raw, _ := json.Marshal(snap)
+			resp.Diagnostics.Append(resp.Private.SetKey(ctx, snapshotKey, raw)...)
+		}
 	}
 	m.ID = types.StringValue(t.host.Name())
 	m.observe(st)
@@ -266,6 +330,15 @@ func (r *ptraceScopeResource) Update(ctx context.Context, req resource.UpdateReq
 	res := r.converge(t, plan, &prior)
 	resp.Diagnostics.Append(res.diags...)
 	if res.after != nil {
+		// The first change of an imported resource records the host's
+		// original (or finds an older record): it replaces the provisional
+		// snapshot taken at import.
+		if !settled(loadSnapshot(ctx, req.Private)) {
+			if snap, ok, _ := res.after.Recorded(); ok {
+				raw, _ := json.Marshal(snap)
+				resp.Diagnostics.Append(resp.Private.SetKey(ctx, snapshotKey, raw)...)
+			}
+		}
 		saveManaged(ctx, resp.Private, managedSoFar(ctx, req.Private, plan), &resp.Diagnostics)
 		saveObserved(ctx, &res.model, res.view, &resp.State, resp.Private, &resp.Diagnostics)
 	}
@@ -274,17 +347,32 @@ func (r *ptraceScopeResource) Update(ctx context.Context, req resource.UpdateReq
 func (r *ptraceScopeResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
 	var m ptraceScopeResourceModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &m)...)
-	if resp.Diagnostics.HasError() || m.OnDestroy.ValueString() == onDestroyKeep {
+	if resp.Diagnostics.HasError() {
 		return
 	}
 	t, diags := r.data.connect(ctx, m.Host.ValueString(), sshWithPort(m.SSH, m.ID.ValueString()))
+	if m.OnDestroy.ValueString() == onDestroyKeep {
+		// The host stays as it is; only the record of its original goes,
+		// so that a later create does not take it for the host's "before".
+		// A host that is gone must not block the destroy: warn.
+		if !diags.HasError() {
+			resp.Diagnostics.Append(diags...) // warnings
+			_, err := t.apply(yama.Change{File: m.File.ValueString(), Original: yama.ForgetOriginal})
+			if err == nil {
+				return
+			}
+			diags = diag.Diagnostics{hostDiagnostic(t.host.Name(), err)}
+		}
+		resp.Diagnostics.Append(recordLeftWarning(m.Host.ValueString(), m.File.ValueString(), diags))
+		return
+	}
 	if resp.Diagnostics.Append(diags...); diags.HasError() {
 		return
 	}
 	file := m.File.ValueString()
 	overrides := sortedPaths(m.overrideFiles())
 	managed := managedSoFar(ctx, req.Private, m)
-	change := yama.Change{File: file}
+	change := yama.Change{File: file, Original: yama.ForgetOriginal}
 	switch m.OnDestroy.ValueString() {
 	case onDestroyRemove:
 		if managed.File {
@@ -294,29 +382,39 @@ func (r *ptraceScopeResource) Delete(ctx context.Context, req resource.DeleteReq
 			change.Files = append(change.Files, yama.FileOp{Path: p, Remove: true})
 		}
 	case onDestroyRestore:
-		raw, d := req.Private.GetKey(ctx, snapshotKey)
-		if resp.Diagnostics.Append(d...); d.HasError() {
-			return
+		snap := loadSnapshot(ctx, req.Private)
+		read := t.read
+		if !settled(snap) && t.cfg.Sudo {
+			// The host's record, if there is one, is the better "before",
+			// and only root can see it: read as root at once.
+			read = func(file string) (*yama.State, error) { return yama.ReadPrivileged(t.ctx, t.host, file) }
 		}
-		var snap yama.Snapshot
-		if err := json.Unmarshal(raw, &snap); raw == nil || err != nil {
-			resp.Diagnostics.AddWarning("Nothing to restore on "+t.host.Name(),
-				"The resource has no record of what the host held before it was created, so the host is left as it is.")
-			return
-		}
-		st, err := t.read(file)
+		st, err := read(file)
 		if err != nil {
 			resp.Diagnostics.Append(hostDiagnostic(t.host.Name(), err))
 			return
 		}
+		if !settled(snap) {
+			rec, ok, err := st.Recorded()
+			if err != nil {
+				resp.Diagnostics.Append(hostDiagnostic(t.host.Name(), err))
+				return
+			}
+			if ok {
+				snap = &rec
+			}
+		}
+		if snap == nil {
+			resp.Diagnostics.AddWarning("Nothing to restore on "+t.host.Name(),
+				"The resource has no record of what the host held before it was created, so the host is left as it is.")
+			break
+		}
 		var locked bool
 		change, locked = snap.Restore(st, file, managed.File, managed.Live, overrides)
+		change.Original = yama.ForgetOriginal
 		if locked {
 			resp.Diagnostics.Append(restoreLockedWarning(t.host.Name(), ptrace.Scope(snap.Runtime)))
 		}
-	}
-	if change.Empty() {
-		return
 	}
 	if _, err := t.apply(change); err != nil {
 		resp.Diagnostics.Append(hostDiagnostic(t.host.Name(), err))
@@ -363,7 +461,9 @@ func (r *ptraceScopeResource) converge(t *target, plan ptraceScopeResourceModel,
 		plan.OverrideFiles = prior.OverrideFiles
 	}
 	want := plan.desired()
-	after, err := t.apply(changeFor(want, plan.overrideFiles(), prior))
+	change := changeFor(want, plan.overrideFiles(), prior)
+	change.Original = yama.RecordOriginal
+	after, err := t.apply(change)
 	res := convergeResult{after: after, err: err}
 	if err != nil {
 		if errors.Is(err, yama.ErrLocked) && want.Runtime != nil {
@@ -456,14 +556,33 @@ func sortedPaths(m map[string]string) []string {
 func (r *ptraceScopeResource) rollback(t *target, plan ptraceScopeResourceModel, snap yama.Snapshot, after *yama.State, diags *diag.Diagnostics) bool {
 	name := t.host.Name()
 	change, _ := snap.Restore(after, plan.File.ValueString(), plan.Persist.ValueBool(), plan.ApplyRuntime.ValueBool(), sortedPaths(plan.overrideFiles()))
-	if !change.Empty() {
-		if _, err := t.apply(change); err != nil {
-			diags.Append(rollbackFailedWarning(name, snap, err))
-			return false
+	if change.Empty() && !madeRecord(after) {
+		// The host is as it was (e.g. sudo refused before the script ran,
+		// so its answer is missing): nothing to undo, no warning.
+		return true
+	}
+	// Nothing is created, so the record goes too; if putting the host back
+	// fails, it stays, and the next create takes it as the original.
+	change.Original = yama.ForgetOriginal
+	undone, err := t.apply(change)
+	if err != nil {
+		diags.Append(rollbackFailedWarning(name, after, snap, err))
+		return false
+	}
+	diags.Append(rolledBackWarning(name, after, undone.Changed))
+	return true
+}
+
+// madeRecord: the apply reports that it recorded the host's original. (When
+// its answer was lost, a record it may have made is left: it holds the
+// host's original, which is what the next create should find.)
+func madeRecord(after *yama.State) bool {
+	for _, s := range after.Changed {
+		if s.Name == "record" {
+			return true
 		}
 	}
-	diags.Append(rolledBackWarning(name))
-	return true
+	return false
 }
 
 // sshWithPort returns the connection overrides for an existing resource:

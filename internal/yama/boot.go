@@ -27,24 +27,55 @@ type BootView struct {
 var ErrBootUnknown = errors.New("the boot-time value cannot be predicted")
 
 // BootView extracts the boot-relevant configuration from st.
+//
+// A sysctl.d directory may be a symbolic link (to another sysctl.d
+// directory, or anywhere else): systemd-sysctl and procps follow it and
+// read the files there under the directory's own name, and so does the
+// view. The script lists such a directory through the link; its entries
+// are kept under the link's target, once (a target that is itself listed,
+// such as /lib -> usr/lib, is not added twice).
 func (s *State) BootView() (BootView, error) {
 	v := BootView{Systemd: s.Systemd}
-	have := map[string]bool{}
-	var linkDirs []string // directories that are symlinks: their listings are reached through the target
+	linkDirs := map[string]string{} // directory symlinks -> their targets, absolute
 	for _, f := range s.Config {
-		if under(f.Path, linkDirs) {
-			continue
+		if f.Kind == KindSymlink && !strings.HasSuffix(f.Path, ".conf") {
+			linkDirs[f.Path] = absTarget(f.Path, f.Target)
+		}
+	}
+	// physical maps a listed path to where its file lives, through the
+	// directory links; "" when a link chain does not end.
+	physical := func(p string) string {
+		for hops := 0; hops <= 40; hops++ {
+			d := linkDirOf(p, linkDirs)
+			if d == "" {
+				return p
+			}
+			p = path.Join(linkDirs[d], strings.TrimPrefix(p, d+"/"))
+		}
+		return ""
+	}
+	have := map[string]bool{}
+	for _, f := range s.Config {
+		if f.Kind != KindMissing && linkDirOf(f.Path, linkDirs) == "" {
+			have[f.Path] = true
+		}
+	}
+	for _, f := range s.Config {
+		p := f.Path
+		if linkDirOf(p, linkDirs) != "" {
+			// Listed through a directory link: keep it at its target,
+			// unless the target is listed itself.
+			if p = physical(p); p == "" || have[p] {
+				continue
+			}
 		}
 		switch f.Kind {
 		case KindMissing:
 			continue
 		case KindDir:
-			v.Entries = append(v.Entries, sysctld.Entry{Path: f.Path, Kind: sysctld.KindDir})
+			v.Entries = append(v.Entries, sysctld.Entry{Path: p, Kind: sysctld.KindDir})
 		case KindSymlink:
-			v.Entries = append(v.Entries, sysctld.Entry{Path: f.Path, Kind: sysctld.KindSymlink, Target: f.Target})
-			if !strings.HasSuffix(f.Path, ".conf") {
-				linkDirs = append(linkDirs, f.Path)
-			}
+			v.Entries = append(v.Entries, sysctld.Entry{Path: p, Kind: sysctld.KindSymlink, Target: f.Target})
 		case KindRegular:
 			if f.TooLarge {
 				return v, fmt.Errorf("%w: %s (over %d bytes)", ErrTooLarge, f.Path, MaxFileSize)
@@ -52,24 +83,25 @@ func (s *State) BootView() (BootView, error) {
 			if !f.Readable {
 				return v, fmt.Errorf("%w: %s is not readable by the login user", ErrBootUnknown, f.Path)
 			}
-			v.Entries = append(v.Entries, sysctld.Entry{Path: f.Path, Kind: sysctld.KindRegular, Data: reduce(f.Path, f.Content)})
+			v.Entries = append(v.Entries, sysctld.Entry{Path: p, Kind: sysctld.KindRegular, Data: reduce(p, f.Content)})
 		default:
-			v.Entries = append(v.Entries, sysctld.Entry{Path: f.Path, Kind: sysctld.KindOther})
+			v.Entries = append(v.Entries, sysctld.Entry{Path: p, Kind: sysctld.KindOther})
 		}
-		have[f.Path] = true
+		have[p] = true
 	}
 	// A link that leaves the listed paths (99-sysctl.conf -> ../sysctl.conf
 	// is listed, but a link to /usr/share/... is not) brings its target's
 	// content with it: add the target so the resolver can follow the link.
 	for _, f := range s.Config {
-		if f.Kind != KindSymlink || !f.Readable || under(f.Path, linkDirs) {
+		if f.Kind != KindSymlink || !f.Readable {
 			continue
 		}
-		target := f.Target
-		if !path.IsAbs(target) {
-			target = path.Join(path.Dir(f.Path), target)
+		entry := physical(f.Path)
+		if entry == "" {
+			continue
 		}
-		if target == "/dev/null" || have[target] || under(target, linkDirs) {
+		target := physical(absTarget(entry, f.Target))
+		if target == "" || target == "/dev/null" || have[target] {
 			continue
 		}
 		have[target] = true
@@ -78,17 +110,48 @@ func (s *State) BootView() (BootView, error) {
 	return v, nil
 }
 
-func under(p string, dirs []string) bool {
-	for _, d := range dirs {
-		if strings.HasPrefix(p, d+"/") {
-			return true
-		}
+// absTarget is a symlink's target as an absolute path (a relative one
+// starts at the link's directory).
+func absTarget(link, target string) string {
+	if path.IsAbs(target) {
+		return path.Clean(target)
 	}
-	return false
+	return path.Join(path.Dir(link), target)
 }
 
-// reduce keeps the lines that touch Key and blanks the others. An empty
-// file stays empty (it masks), a non-empty one stays non-empty.
+// linkDirOf returns the directory link that p is listed under, or "".
+func linkDirOf(p string, linkDirs map[string]string) string {
+	for d := range linkDirs {
+		if strings.HasPrefix(p, d+"/") {
+			return d
+		}
+	}
+	return ""
+}
+
+// physical is p with the directory symlinks of the view resolved: where a
+// file written at p lands (a drop-in in a linked /etc/sysctl.d).
+func (v BootView) physical(p string) string {
+	for hops := 0; hops <= 40; hops++ {
+		moved := false
+		for _, e := range v.Entries {
+			if e.Kind == sysctld.KindSymlink && strings.HasPrefix(p, strings.TrimSuffix(e.Path, "/")+"/") {
+				p = path.Join(absTarget(e.Path, e.Target), strings.TrimPrefix(p, e.Path+"/"))
+				moved = true
+				break
+			}
+		}
+		if !moved {
+			break
+		}
+	}
+	return p
+}
+
+// reduce keeps the lines that touch Key, blanks the others before the last
+// of them (so line numbers stay true) and drops the rest: nothing else of
+// any file is kept. An empty file stays empty (it masks), a non-empty one
+// stays non-empty (a blank line).
 func reduce(name string, data []byte) []byte {
 	if len(data) == 0 {
 		return data
@@ -102,17 +165,31 @@ func reduce(name string, data []byte) []byte {
 	}
 	lines := strings.SplitAfter(string(data), "\n")
 	var b strings.Builder
+	kept := 0 // length of b up to the last kept line
 	for i, l := range lines {
 		if keep[i+1] {
 			b.WriteString(l)
+			kept = b.Len()
 		} else if strings.HasSuffix(l, "\n") {
 			b.WriteString("\n")
 		}
 	}
-	if b.Len() == 0 {
+	if kept == 0 {
 		return []byte("\n")
 	}
-	return []byte(b.String())
+	return []byte(b.String()[:kept])
+}
+
+// KeyLines returns the lines of data that assign Key, and nothing else of
+// it: what may be kept of a sysctl file the provider does not own outright.
+func KeyLines(name string, data []byte) string {
+	var b strings.Builder
+	for _, l := range strings.SplitAfter(string(reduce(name, data)), "\n") {
+		if strings.TrimSpace(l) != "" {
+			b.WriteString(l)
+		}
+	}
+	return b.String()
 }
 
 // Boot is the predicted boot-time story of the key on one host.
@@ -166,19 +243,25 @@ func (v BootView) Predict(mode sysctld.Mode, overlay map[string][]byte, managed 
 	if err != nil {
 		return Boot{}, err
 	}
+	// An overlay path is where the file lands: through a linked sysctl.d
+	// directory, at the link's target.
+	phys := make(map[string][]byte, len(overlay))
+	for p, c := range overlay {
+		phys[v.physical(p)] = c
+	}
 	for _, e := range v.Entries {
-		if _, replaced := overlay[e.Path]; replaced {
+		if _, replaced := phys[e.Path]; replaced {
 			continue
 		}
 		if err := fsys.Add(e); err != nil {
 			return Boot{}, fmt.Errorf("%w: %v", ErrBootUnknown, err)
 		}
 	}
-	for _, p := range sortedKeys(overlay) {
-		if overlay[p] == nil {
+	for _, p := range sortedKeys(phys) {
+		if phys[p] == nil {
 			continue
 		}
-		if err := fsys.Add(sysctld.Entry{Path: p, Kind: sysctld.KindRegular, Data: reduce(p, overlay[p])}); err != nil {
+		if err := fsys.Add(sysctld.Entry{Path: p, Kind: sysctld.KindRegular, Data: reduce(p, phys[p])}); err != nil {
 			return Boot{}, fmt.Errorf("%w: %v", ErrBootUnknown, err)
 		}
 	}

@@ -12,7 +12,8 @@ import "context"
 type Host interface {
 	// Name identifies the host in messages, e.g. "10.0.0.5:22".
 	Name() string
-	// Run executes script with `sh -c`, feeding stdin to it. privileged
+	// Run executes script with /bin/sh, feeding stdin to it (sshclient
+	// sends it in a command line that any login shell passes on). privileged
 	// asks for root (through sudo when the connection is configured for
 	// it). A non-zero exit status is an error; stdout and stderr are
 	// returned in every case so that partial output can be inspected.

@@ -53,6 +53,15 @@ func parseOutput(out []byte, boundary string) (*State, error) {
 		case "managed":
 			sawManaged = true
 			st.Managed = f
+		case "meta":
+			// The ls -ln line of the managed drop-in, right after it.
+			if sawManaged && f.Path == st.Managed.Path && len(f.Content) > 0 {
+				if m, err := ParseMeta(string(f.Content)); err == nil {
+					st.Managed.Meta = m
+				}
+			}
+		case "orig":
+			st.Original = f
 		case "dir", "entry":
 			st.Config = append(st.Config, f)
 		default:
@@ -81,6 +90,8 @@ func parseFile(f [][]byte) (File, error) {
 		} else {
 			file.Content = bytes.Clone(content)
 		}
+	case "withheld":
+		file.Withheld = true
 	case "none", "unreadable":
 	default:
 		return File{}, fmt.Errorf("%w: unknown read state %q for %s", ErrProtocol, state, path)

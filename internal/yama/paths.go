@@ -2,6 +2,7 @@ package yama
 
 import (
 	"strings"
+	"time"
 
 	"github.com/terraform-yama/terraform-provider-yama/internal/sysctld"
 )
@@ -21,6 +22,23 @@ const (
 // from, in precedence order: a copy of sysctld.ConfigDirs(), the one list
 // (the read script's loop is checked against it by TestScriptConfigDirs).
 var ConfigDirs = sysctld.ConfigDirs()
+
+// RecordDir holds the provider's own files on a host (root's alone, 0700,
+// outside every sysctl.d directory): "lock", which serialises applies, and
+// under "orig" the record of each managed drop-in's original (RecordPath).
+// The scripts hold it as SD (TestScriptPaths).
+const RecordDir = "/var/lib/terraform-provider-yama"
+
+// RecordPath is where the original of the drop-in file is recorded: the
+// drop-in's own path under RecordDir/orig, so any legal name fits.
+func RecordPath(file string) string { return RecordDir + "/orig" + file }
+
+// LockPath is the host's lock file.
+const LockPath = RecordDir + "/lock"
+
+// LockWait bounds how long an apply waits for another one on the same host
+// (the host's lock) before it fails with ErrBusy.
+var LockWait = 60 * time.Second
 
 // MaxFileSize bounds every file the read script returns. sysctl.d files are
 // a few hundred bytes; anything larger is refused rather than shipped.

@@ -31,6 +31,11 @@ func read(ctx context.Context, h Host, file string, privileged bool) (*State, er
 	if err != nil {
 		return nil, &Error{Host: h.Name(), Op: "read", Err: err, Detail: trimDetail(stderr)}
 	}
+	if what := st.Managed.Unsafe(); what != "" {
+		// Nothing of it was read: say what it is, and go no further.
+		return nil, &Error{Host: h.Name(), Op: "read", Path: file,
+			Err: fmt.Errorf("%w: it is %s, which this provider never reads, writes or records", ErrNotRegular, what)}
+	}
 	if st.Managed.TooLarge {
 		return nil, &Error{Host: h.Name(), Op: "read", Path: file,
 			Err: fmt.Errorf("%w (%d bytes)", ErrTooLarge, MaxFileSize)}

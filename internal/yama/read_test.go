@@ -68,15 +68,17 @@ func TestReadSymlinksAndSystemd(t *testing.T) {
 		if err := os.MkdirAll(filepath.Join(h.Dir, SystemdRunDir), 0o755); err != nil {
 			t.Fatal(err)
 		}
-		st, err := Read(context.Background(), h, DefaultFile)
+		// A managed drop-in that is a link, even to /dev/null, is refused
+		// (TestReadRefusesUnsafeDropIn); the listing is what this is about.
+		st, err := Read(context.Background(), h, "/etc/sysctl.d/20-other.conf")
 		if err != nil {
 			t.Fatal(err)
 		}
 		if !st.Systemd {
 			t.Error("systemd not detected")
 		}
-		if st.Managed.Kind != KindSymlink || st.Managed.Target != "/dev/null" || len(st.Managed.Content) != 0 {
-			t.Errorf("managed = %+v, want a link to /dev/null with no content", st.Managed)
+		if m := st.Lookup(DefaultFile); m.Kind != KindSymlink || m.Target != "/dev/null" || len(m.Content) != 0 {
+			t.Errorf("10-ptrace.conf = %+v, want a link to /dev/null with no content", m)
 		}
 		var link *File
 		for i, f := range st.Config {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // The scripts are the only commands this package ever runs. They live as
@@ -23,8 +24,9 @@ import (
 //     scripts have no here-documents or multi-line strings in which such
 //     a line could be data).
 //
-// They contain no single quote, so a transport can wrap them as
-// sh -c '<script>' without escaping anything (TestScriptsAreQuotable).
+// They contain no single quote (TestScriptsAreQuotable), so a transport
+// may wrap them in one; sshclient sends them base64-encoded inside a
+// one-line command that every login shell passes to /bin/sh.
 var (
 	//go:embed scripts/lib.sh scripts/read.sh scripts/apply.sh
 	scriptFS embed.FS
@@ -85,8 +87,8 @@ func readInput(boundary, root, file string) []byte {
 	return []byte(boundary + "\n" + root + "\n" + file + "\n")
 }
 
-// applyInput builds the stdin of applyScript (B, R, F, then V and the
-// P, A, C lines of apply.sh).
+// applyInput builds the stdin of applyScript (B, R, F, then V, X, W and
+// the P, A, M, C lines of apply.sh).
 func applyInput(boundary, root string, c Change) []byte {
 	var b strings.Builder
 	b.WriteString(boundary + "\n" + root + "\n" + c.File + "\n")
@@ -95,6 +97,11 @@ func applyInput(boundary, root string, c Change) []byte {
 	} else {
 		b.WriteString("-\n")
 	}
+	wait := int(LockWait / time.Second)
+	if wait < 0 {
+		wait = 0
+	}
+	b.WriteString(c.Original.String() + "\n" + strconv.Itoa(wait) + "\n")
 	for _, op := range c.Files {
 		action, content := "write", base64.StdEncoding.EncodeToString(op.Content)
 		if op.Remove {
@@ -103,7 +110,18 @@ func applyInput(boundary, root string, c Change) []byte {
 		if content == "" {
 			content = "-"
 		}
-		b.WriteString(op.Path + "\n" + action + "\n" + content + "\n")
+		mode := "-"
+		if op.Mode != 0 || op.Owner != "" {
+			perm, owner := op.Mode, op.Owner
+			if perm == 0 {
+				perm = 0o644
+			}
+			if owner == "" {
+				owner = "0:0"
+			}
+			mode = fmt.Sprintf("%04o %s", perm, owner)
+		}
+		b.WriteString(op.Path + "\n" + action + "\n" + mode + "\n" + content + "\n")
 	}
 	return []byte(b.String())
 }

@@ -111,7 +111,8 @@ func TestScriptPaths(t *testing.T) {
 		for _, want := range []string{
 			"rec runtime " + ProcPath + "\n",
 			"rec systemd " + SystemdRunDir + "\n",
-			"rec entry " + SysctlConfPath + "\n",
+			"entry " + SysctlConfPath + "\n",
+			"SD=" + RecordDir + "\n",
 		} {
 			if !strings.Contains(s, want) {
 				t.Errorf("%s script lacks %q", name, want)

@@ -10,6 +10,12 @@ import (
 // ErrBadFile is returned for a drop-in path this package refuses to touch.
 var ErrBadFile = errors.New("invalid drop-in path")
 
+// NameMax is the longest file name Linux file systems take (NAME_MAX).
+// Any name up to it works: the temporary files next to a drop-in have a
+// fixed short name (scripts/apply.sh, T), and the record of its original
+// keeps the name under RecordDir.
+const NameMax = 255
+
 // ValidateFile accepts only paths systemd-sysctl and procps actually read:
 // a *.conf file directly inside one of ConfigDirs, whose name uses a
 // conservative character set. The scripts never interpret the path, but a
@@ -31,6 +37,8 @@ func ValidateFile(p string) error {
 		return fmt.Errorf("%w: %q does not end in a name with .conf (only *.conf files are read at boot)", ErrBadFile, p)
 	case base[0] == '.' || base[0] == '-':
 		return fmt.Errorf("%w: %q: the file name must not start with %q", ErrBadFile, p, base[0])
+	case len(base) > NameMax:
+		return fmt.Errorf("%w: the file name is %d bytes long; a file name has at most %d (NAME_MAX)", ErrBadFile, len(base), NameMax)
 	}
 	for _, r := range base {
 		if !isNameRune(r) {
