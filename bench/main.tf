@@ -1,4 +1,7 @@
-# The configuration the benchmark applies: one yama_ptrace_scope per host.
+# The configuration the benchmark applies: one yama_ptrace_scope per host,
+# for_each over a map keyed by host, the form the fleet guide recommends.
+# bench/main-set.tf is the same with a set of host names; both give the
+# same instance keys, so the bench plans one state with both.
 terraform {
   required_providers {
     yama = {
@@ -8,8 +11,10 @@ terraform {
   }
 }
 
+# Host -> per-host settings (none here, so that the two forms differ only
+# in the collection for_each iterates).
 variable "hosts" {
-  type = set(string)
+  type = map(object({}))
 }
 
 variable "scope" {
