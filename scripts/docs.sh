@@ -8,6 +8,10 @@ tf=$(scripts/deps.sh)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 : >"$tmp/terraformrc"
-PATH="$(dirname "$tf"):$PATH" TF_CLI_CONFIG_FILE="$tmp/terraformrc" \
+# tfplugindocs runs `terraform` from PATH; the fallback build is named
+# terraform-<version>.
+mkdir "$tmp/bin"
+ln -s "$tf" "$tmp/bin/terraform"
+PATH="$tmp/bin:$PATH" TF_CLI_CONFIG_FILE="$tmp/terraformrc" \
 	go run github.com/hashicorp/terraform-plugin-docs/cmd/tfplugindocs@v0.25.0 \
 	generate --provider-name yama --rendered-provider-name "Yama"

@@ -47,6 +47,12 @@ type connectionModel struct {
 	Timeout      types.String `tfsdk:"timeout"`
 	// CommandTimeout bounds each remote command (target only).
 	CommandTimeout types.String `tfsdk:"command_timeout"`
+	// WaitForSSH is how long to retry a host that is not up yet (target only).
+	WaitForSSH types.String `tfsdk:"wait_for_ssh"`
+	// AcceptNewHostKey is trust on first use, pinned in state (target only).
+	AcceptNewHostKey types.Bool `tfsdk:"accept_new_host_key"`
+	// SSHConfigFile is an OpenSSH client config for the target (sshconfig.go).
+	SSHConfigFile types.String `tfsdk:"ssh_config_file"`
 	// Bastion is a list of bastionModel (a types.List, so that a `dynamic`
 	// block with a not yet known for_each can be planned).
 	Bastion types.List `tfsdk:"bastion"`
@@ -93,6 +99,8 @@ func (m connectionModel) applyTo(c *sshclient.Config) error {
 	m.endpointModel.applyTo(c)
 	setBool(&c.Sudo, m.Sudo)
 	setString(&c.SudoPassword, m.SudoPassword)
+	setBool(&c.AcceptNewHostKey, m.AcceptNewHostKey)
+	setString(&c.SSHConfigFile, m.SSHConfigFile)
 	if isSet(m.Timeout) {
 		d, err := time.ParseDuration(m.Timeout.ValueString())
 		if err != nil {
@@ -106,6 +114,13 @@ func (m connectionModel) applyTo(c *sshclient.Config) error {
 			return fmt.Errorf("command_timeout %q: %w", m.CommandTimeout.ValueString(), err)
 		}
 		c.CommandTimeout = d
+	}
+	if isSet(m.WaitForSSH) {
+		d, err := time.ParseDuration(m.WaitForSSH.ValueString())
+		if err != nil {
+			return fmt.Errorf("wait_for_ssh %q: %w", m.WaitForSSH.ValueString(), err)
+		}
+		c.WaitForSSH = d
 	}
 	return nil
 }

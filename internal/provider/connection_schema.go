@@ -21,6 +21,7 @@ type connAttr struct {
 	name        string
 	kind        string // "string", "int", "bool"
 	sensitive   bool
+	writeOnly   bool // write-only in the resource's blocks (see writeonly.go)
 	description string
 	strings     []validator.String
 	ints        []validator.Int64
@@ -36,9 +37,9 @@ var connAttrs = []connAttr{
 	{name: "port", kind: "int", description: "SSH port. Default: `22`.",
 		ints:    []validator.Int64{int64validator.Between(1, 65535)},
 		bastion: "The bastion's SSH port. Default: the provider block's `port`, else `22`."},
-	{name: "private_key", kind: "string", sensitive: true, description: "Private key in PEM/OpenSSH format (the key's text, e.g. `file(\"~/.ssh/id_ed25519\")`, not a path). Default: `$" + envPrivateKey + "`.",
+	{name: "private_key", kind: "string", sensitive: true, writeOnly: true, strings: []validator.String{privateKeyPathValidator{}}, description: "Private key in PEM/OpenSSH format (the key's text, e.g. `file(\"~/.ssh/id_ed25519\")`, not a path). Default: `$" + envPrivateKey + "`.",
 		bastion: "Private key for the bastion, in PEM/OpenSSH format (the key's text, not a path). Default: the provider block's `private_key`."},
-	{name: "private_key_passphrase", kind: "string", sensitive: true, description: "Passphrase of an encrypted `private_key`.",
+	{name: "private_key_passphrase", kind: "string", sensitive: true, writeOnly: true, description: "Passphrase of an encrypted `private_key`.",
 		bastion: "Passphrase of an encrypted `private_key`. Default: the provider block's."},
 	{name: "certificate", kind: "string", description: "OpenSSH user certificate to log in with, as `ssh-keygen -s` writes it: the text of `id_ed25519-cert.pub` " +
 		"(e.g. `file(\"~/.ssh/id_ed25519-cert.pub\")`, not a path), starting with `ssh-ed25519-cert-v01@openssh.com`, `ecdsa-sha2-nistp256-cert-v01@openssh.com` or `rsa-sha2-512-cert-v01@openssh.com`. " +
@@ -46,7 +47,7 @@ var connAttrs = []connAttr{
 		"The host must trust its CA (`TrustedUserCAKeys`). Default: none; a block that sets `private_key` without `certificate` does not inherit one.",
 		strings: []validator.String{certificateValidator},
 		bastion: "OpenSSH user certificate for this bastion's `private_key` (or agent key), as for the connection. Default: the provider block's, unless this block sets `private_key`."},
-	{name: "password", kind: "string", sensitive: true, description: "Password for `password` or `keyboard-interactive` authentication (the latter is what hosts with `PasswordAuthentication no` and `KbdInteractiveAuthentication yes` offer; only prompts that ask for a password are answered). Default: `$" + envPassword + "`.",
+	{name: "password", kind: "string", sensitive: true, writeOnly: true, description: "Password for `password` or `keyboard-interactive` authentication (the latter is what hosts with `PasswordAuthentication no` and `KbdInteractiveAuthentication yes` offer; only prompts that ask for a password are answered). Default: `$" + envPassword + "`.",
 		bastion: "Password for the bastion (`password` or `keyboard-interactive` authentication). Default: the provider block's `password`."},
 	{name: "agent", kind: "bool", description: "Authenticate with the SSH agent at `$SSH_AUTH_SOCK`. Default: `true` when `SSH_AUTH_SOCK` is set and neither `private_key` nor `password` is given, or when `agent_identity` is set; else `false`.",
 		bastion: "Authenticate to the bastion with the SSH agent at `$SSH_AUTH_SOCK`. Default: the provider block's `agent` (`true` when this block sets `agent_identity`)."},
@@ -65,14 +66,27 @@ var connAttrs = []connAttr{
 		bastion: "Pinned host key of the bastion (`ssh-ed25519 AAAA...`), or `@cert-authority ssh-ed25519 AAAA...` to accept its host certificate. Replaces known_hosts verification for the bastion. Default: the provider block's."},
 	{name: "insecure_ignore_host_key", kind: "bool", description: "Accept any host key. Default: `false`. Only for throwaway hosts: it allows a man-in-the-middle to capture credentials, and every plan warns while it is set.",
 		bastion: "Accept any host key from the bastion. Default: the provider block's. Only for throwaway hosts; warned about on every plan."},
+	{name: "accept_new_host_key", kind: "bool", description: "Trust on first use, like OpenSSH's `StrictHostKeyChecking=accept-new`, but pinned: when `host_key` is not set and known_hosts has no entry for the host, " +
+		"a resource accepts the key the host presents on first contact and records it in `host_key_pinned`; every later connection for that resource requires exactly that key " +
+		"(a different key is the host-key-changed error, naming both fingerprints). The key seen when planning a create is the one the apply requires. A known_hosts entry " +
+		"still wins (a mismatch there is an error, never overridden), and known_hosts is never written. Data sources, which have no state to pin a key in, do not accept new keys " +
+		"(a warning says so). Bastions are verified as usual. See the developer VMs guide. Default: `false`."},
+	{name: "ssh_config_file", kind: "string", description: sshConfigFileDescription,
+		strings: []validator.String{stringvalidator.LengthAtLeast(1)}},
 	{name: "sudo", kind: "bool", description: "Run the steps that need root (writing the drop-in and the live value) through `sudo`; non-interactive (`sudo -n`) unless `sudo_password` is set. Reads never use sudo. Default: `false`."},
-	{name: "sudo_password", kind: "string", sensitive: true, description: "Password sudo asks for, sent only on sudo's standard input when it prompts. Default: `$" + envSudoPassword + "`."},
+	{name: "sudo_password", kind: "string", sensitive: true, writeOnly: true, description: "Password sudo asks for, sent only on sudo's standard input when it prompts. Default: `$" + envSudoPassword + "`."},
 	{name: "timeout", kind: "string", description: "Bound on connecting and on the SSH handshake, as a Go duration (`30s`, `2m`); through bastions it bounds each hop. Default: `30s`.",
 		strings: []validator.String{durationValidator}},
 	{name: "command_timeout", kind: "string", description: "Bound on each command run on the host (a read, an apply), from opening its SSH session to its exit, as a Go duration (`90s`, `10m`). " +
 		"When it runs out the command is stopped (the host's processes of it are killed) and the operation fails, naming the host and the step. " +
 		"The login user's shell startup files count towards it. Default: `5m`.",
 		strings: []validator.String{durationValidator}},
+	{name: "wait_for_ssh", kind: "string", description: "How long to keep trying to connect to a host that is not up yet (a VM that is still booting), as a Go duration (`5m`). " +
+		"While the host (or a bastion on the way) refuses the connection, does not route, times out, resets it or closes it before presenting its host key, " +
+		"the connection is retried with backoff (1 s, doubling to 10 s), each retry logged at INFO level with the host and the last error, until this much time has passed; " +
+		"the error then names the host, how long it waited and the last failure. Authentication failures, host key mismatches, an unknown host key and sudo refusals are never retried. " +
+		"Applies when planning and when applying, to resources and data sources. Default: `0s` (fail at once, so a fleet with a dead host fails fast).",
+		strings: []validator.String{waitValidator}},
 }
 
 // sensitiveConnAttrs names the connection attributes marked sensitive.
@@ -182,7 +196,8 @@ func providerAttrs(specs []attrSpec) map[string]pschema.Attribute {
 func resourceAttrs(specs []attrSpec) map[string]rschema.Attribute {
 	return attributes(specs,
 		func(a attrSpec) rschema.Attribute {
-			return rschema.StringAttribute{Required: a.required, Optional: !a.required, Sensitive: a.sensitive, MarkdownDescription: a.description, Validators: a.strings}
+			return rschema.StringAttribute{Required: a.required, Optional: !a.required, Sensitive: a.sensitive, WriteOnly: a.writeOnly,
+				MarkdownDescription: writeOnlyDescription(a), Validators: a.strings}
 		},
 		func(a attrSpec) rschema.Attribute {
 			return rschema.Int64Attribute{Required: a.required, Optional: !a.required, Sensitive: a.sensitive, MarkdownDescription: a.description, Validators: a.ints}

@@ -98,13 +98,16 @@ func connectionSamples(t *testing.T) map[string]attr.Value {
 		"sudo_password":            types.StringValue("sudo-secret"),
 		"timeout":                  types.StringValue("7s"),
 		"command_timeout":          types.StringValue("90s"),
+		"wait_for_ssh":             types.StringValue("2m"),
+		"accept_new_host_key":      types.BoolValue(true),
+		"ssh_config_file":          types.StringValue("/tmp/vm.sshconfig"),
 		"host":                     types.StringValue("jump2.example"),
 	}
 }
 
 // sameConnectionAttrs do not change the SSH connection itself: hosts that
 // differ only in these share one pooled connection.
-var sameConnectionAttrs = []string{"sudo", "sudo_password", "timeout", "command_timeout"}
+var sameConnectionAttrs = []string{"sudo", "sudo_password", "timeout", "command_timeout", "wait_for_ssh", "ssh_config_file"}
 
 // connectionBase is a provider block's configuration with sudo on (so
 // that sudo_password matters) and known_hosts verification.
@@ -247,6 +250,9 @@ func keyForTest(t *testing.T, name string) (ssh.Signer, string) {
 func camel(name string) string {
 	var b strings.Builder
 	for _, part := range strings.Split(name, "_") {
+		if part == "ssh" {
+			part = "SSH" // a Go initialism: wait_for_ssh is WaitForSSH
+		}
 		b.WriteString(strings.ToUpper(part[:1]) + part[1:])
 	}
 	return b.String()

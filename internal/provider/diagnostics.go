@@ -24,15 +24,15 @@ var advice = []struct {
 	remedy  string
 }{
 	{sshclient.ErrHostKeyChanged, "Host key changed",
-		"The host presented a different key than the one you trust. This may be a man-in-the-middle attack, or the host was reinstalled. Verify the new key out of band (e.g. on the host's console: `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub`) before updating known_hosts or `host_key`."},
+		"The host presented a different key than the one you trust. This may be a man-in-the-middle attack, or the host was reinstalled. Verify the new key out of band (e.g. on the host's console: `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub`) before updating known_hosts or `host_key`; for a key pinned by `accept_new_host_key` (`host_key_pinned`), replace the resource (`terraform apply -replace=...`) once the new key is verified."},
 	{sshclient.ErrHostCertificate, "Host certificate rejected",
 		"The host did not present a valid certificate from the certificate authority you trust (`host_key = \"@cert-authority ...\"` or a `@cert-authority` line in known_hosts): " +
 			"it presented a plain key, a certificate from another CA, one that does not list this host name or address among its principals, or one outside its validity period (see above). " +
 			"This may be a man-in-the-middle attack, or the host's certificate needs renewing: check it on the host's console (e.g. `ssh-keygen -L -f /etc/ssh/ssh_host_ed25519_key-cert.pub`) before trusting anything else."},
 	{sshclient.ErrHostKeyUnknown, "Host key unknown",
-		"The host's key is not trusted yet. Verify the fingerprint above out of band, then add the host to `known_hosts_file` (e.g. `ssh-keyscan HOST >> ~/.ssh/known_hosts` after checking it) or pin it with `host_key`."},
+		"The host's key is not trusted yet. Verify the fingerprint above out of band, then add the host to `known_hosts_file` (e.g. `ssh-keyscan HOST >> ~/.ssh/known_hosts` after checking it) or pin it with `host_key`. For a new host such as a freshly booted VM, `accept_new_host_key = true` trusts the key it presents on first contact and pins it in the resource's state."},
 	{sshclient.ErrUnreachable, "Host unreachable",
-		"Check that the host is up, that `host` and `port` are right, and that no firewall blocks SSH from here."},
+		"Check that the host is up, that `host` and `port` are right, and that no firewall blocks SSH from here. For a host that is still booting, `wait_for_ssh` (e.g. `\"5m\"`) keeps retrying."},
 	{sshclient.ErrHandshakeTimeout, "SSH handshake timed out",
 		"The host accepted the TCP connection but did not complete the SSH handshake within `timeout`. Check that SSH (not another service) listens on that port, and raise `timeout` for slow hosts."},
 	{sshclient.ErrAuthFailed, "SSH authentication refused",

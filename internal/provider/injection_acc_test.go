@@ -83,6 +83,9 @@ output "read_back" {
 			if out, code := w.run("plan", "-detailed-exitcode"); code != 0 {
 				t.Errorf("plan after apply: exit %d, want 0 (the comment survives the round trip)\n%s", code, out)
 			}
+			// sudo_password is write-only: a destroy does not get it from
+			// the ssh block; it comes from the environment.
+			w.env = append(w.env, envSudoPassword+"="+testhost.PasswordPW)
 			if out, code := w.run("destroy", "-auto-approve"); code != 0 {
 				t.Errorf("destroy: exit %d\n%s", code, out)
 			}

@@ -36,6 +36,8 @@ type hostOpener func(cfg sshclient.Config) (yama.Host, error)
 type providerData struct {
 	hosts    hostOpener
 	defaults sshclient.Config
+	// onUnreachable is on_unreachable (unreachable.go): "" or "fail", "warn".
+	onUnreachable string
 }
 
 // New returns a constructor for the provider, as providerserver expects.
@@ -55,6 +57,10 @@ func newProvider(version string, hosts hostOpener) *YamaProvider {
 // logTransport forwards the SSH pool's events (dials, handshakes, sessions)
 // to Terraform's debug log; the pool never puts secrets in them.
 func logTransport(ctx context.Context, msg string, fields map[string]any) {
+	if msg == sshclient.MsgWaiting {
+		tflog.Info(ctx, msg, fields) // wait_for_ssh retries: worth seeing at TF_LOG=INFO
+		return
+	}
 	tflog.Debug(ctx, msg, fields)
 }
 
@@ -68,17 +74,18 @@ func (p *YamaProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp 
 		MarkdownDescription: "Manages the Linux Yama LSM setting `kernel.yama.ptrace_scope` on hosts over SSH: " +
 			"the live value in `/proc/sys` and the persistent sysctl.d drop-in. The attributes here are connection " +
 			"defaults; each resource's or data source's `ssh` block can override any of them.",
-		Attributes: providerConnectionAttributes(),
+		Attributes: providerAttributes(),
 		Blocks:     providerConnectionBlocks(),
 	}
 }
 
 func (p *YamaProvider) Configure(ctx context.Context, req provider.ConfigureRequest, resp *provider.ConfigureResponse) {
-	var m connectionModel
-	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
+	var pm providerModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &pm)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	m := pm.connectionModel
 	defaults, err := connectionDefaults(m)
 	if err != nil {
 		resp.Diagnostics.AddError("Invalid provider configuration", err.Error())
@@ -87,7 +94,7 @@ func (p *YamaProvider) Configure(ctx context.Context, req provider.ConfigureRequ
 	if defaults.InsecureIgnoreHostKey {
 		resp.Diagnostics.Append(insecureHostKeyWarning("the provider block"))
 	}
-	data := &providerData{hosts: p.hosts, defaults: defaults}
+	data := &providerData{hosts: p.hosts, defaults: defaults, onUnreachable: pm.OnUnreachable.ValueString()}
 	resp.ResourceData = data
 	resp.DataSourceData = data
 }

@@ -38,6 +38,7 @@ type ptraceScopeDataSourceModel struct {
 	Locked      types.Bool       `tfsdk:"locked"`
 	FileExists  types.Bool       `tfsdk:"file_exists"`
 	FileContent types.String     `tfsdk:"file_content"`
+	Reachable   types.Bool       `tfsdk:"reachable"`
 	BootMode    types.String     `tfsdk:"boot_mode"`
 	BootScope   types.Int64      `tfsdk:"boot_scope"`
 	BootSource  types.String     `tfsdk:"boot_source"`
@@ -60,7 +61,8 @@ func (d *ptraceScopeDataSource) Metadata(_ context.Context, req datasource.Metad
 func (d *ptraceScopeDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "Reads `kernel.yama.ptrace_scope` from a host over SSH: whether Yama is enabled, the live value, " +
-			"and the drop-in. Reading never needs root or sudo. Pair it with a `check` block to catch drift in `terraform plan`.",
+			"and the drop-in. Reading never needs root or sudo. A `check` block on it reports drift in `terraform plan` as a warning (the plan still exits 0); " +
+			"a `postcondition` on it fails the plan. See the drift-detection guide. The `ssh` block's secrets are left out of the result, which Terraform stores in state.",
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{Computed: true, MarkdownDescription: "`host:port`."},
 			"host": schema.StringAttribute{Required: true, MarkdownDescription: "Host name or IP address to connect to.",
@@ -68,6 +70,7 @@ func (d *ptraceScopeDataSource) Schema(_ context.Context, _ datasource.SchemaReq
 			"file": schema.StringAttribute{Optional: true,
 				MarkdownDescription: "Drop-in to report on. Default: `" + yama.DefaultFile + "`. A symbolic link, hard link, directory or device there is an error naming it: nothing is read through it.",
 				Validators:          []validator.String{fileValidator}},
+			"reachable": reachableAttribute(),
 			"available": schema.BoolAttribute{Computed: true,
 				MarkdownDescription: "Whether the kernel has Yama (`" + yama.ProcPath + "` exists)."},
 			"scope": schema.Int64Attribute{Computed: true,
@@ -122,11 +125,16 @@ func (d *ptraceScopeDataSource) Read(ctx context.Context, req datasource.ReadReq
 		resp.Diagnostics.Append(insecureHostKeyWarning("the ssh block of the data source for " + m.Host.ValueString()))
 	}
 	st, err := yama.Read(t.ctx, t.host, m.File.ValueString())
+	if err != nil && d.data.tolerate(t.ctx, t.host.Name(), err, "The data source reports reachable = false with its other values null", &resp.Diagnostics) {
+		m.setUnreachable(t.host.Name()) // on_unreachable = "warn" (unreachable.go)
+		resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
+		return
+	}
 	if err != nil {
 		resp.Diagnostics.Append(hostDiagnostic(t.host.Name(), err))
 		return
 	}
-	m.ID = types.StringValue(t.host.Name())
+	m.ID, m.Reachable = types.StringValue(t.host.Name()), types.BoolValue(true)
 	m.Available = types.BoolValue(st.Available)
 	m.Locked = types.BoolValue(st.Locked())
 	m.Scope, m.Mode = types.Int64Null(), types.StringNull()
@@ -139,6 +147,7 @@ func (d *ptraceScopeDataSource) Read(ctx context.Context, req datasource.ReadReq
 		m.FileContent = types.StringValue(string(st.Managed.Content))
 	}
 	m.boot(st, &resp.Diagnostics)
+	dropSecrets(m.SSH) // the result is stored in state
 	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
 }
 

@@ -32,6 +32,8 @@ type ptraceScopeResourceModel struct {
 	BootSource     types.String     `tfsdk:"boot_source"`
 	ShadowedBy     types.List       `tfsdk:"shadowed_by"`
 	OverrideFiles  types.Map        `tfsdk:"override_files"`
+	// HostKeyPinned is the key accepted with accept_new_host_key (tofu.go).
+	HostKeyPinned types.String `tfsdk:"host_key_pinned"`
 }
 
 // The on_destroy choices.
@@ -98,6 +100,12 @@ func (m *ptraceScopeResourceModel) adoptFromHost(st *yama.State) {
 	}
 	if st.Available {
 		m.Scope = types.Int64Value(int64(st.Runtime))
+	}
+	if !st.Managed.Exists() {
+		// No drop-in: the host persists nothing, and a configuration
+		// generated from this state (-generate-config-out) must say so to
+		// plan no change.
+		m.Persist = types.BoolValue(false)
 	}
 }
 

@@ -19,16 +19,22 @@ import (
 // known of the host (hostFacts), computes the planned values with the pure
 // function planned, and writes them into the plan in one place.
 func (r *ptraceScopeResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if req.Plan.Raw.IsNull() {
+		destroyWarning(ctx, req, resp) // destroy_warnings.go
+	}
 	if req.Plan.Raw.IsNull() || r.data == nil {
 		return // destroy, or the provider is not configured yet
 	}
 	var plan ptraceScopeResourceModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	planSSH := plan.SSH // without the write-only secrets, as the plan must be
+	configSSH(ctx, req.Config, &plan, &resp.Diagnostics)
 	var prior *ptraceScopeResourceModel
 	if !req.State.Raw.IsNull() {
 		prior = &ptraceScopeResourceModel{}
 		resp.Diagnostics.Append(req.State.Get(ctx, prior)...)
 	}
+	ctx = withPriorHostKeyPin(ctx, prior) // accept_new_host_key (tofu.go)
 	if resp.Diagnostics.HasError() || plan.Host.IsUnknown() || !knownConnection(plan.SSH) {
 		return // the computed attributes stay unknown until apply
 	}
@@ -37,28 +43,53 @@ func (r *ptraceScopeResource) ModifyPlan(ctx context.Context, req resource.Modif
 		resp.Diagnostics.AddError("Invalid ssh block for "+plan.Host.ValueString(), err.Error())
 		return
 	}
-	plan.ID = types.StringValue(hostID(plan.Host.ValueString(), cfg.Port))
+	cfg, fileDiags := withSSHConfig(cfg, plan.Host.ValueString()) // ssh_config_file (sshconfig.go); connect warns
+	if fileDiags.HasError() {
+		resp.Diagnostics.Append(fileDiags...)
+		return
+	}
+	plan.ID = types.StringValue(hostID(cfg.Host, cfg.Port))
 	if cfg.InsecureIgnoreHostKey && !r.data.defaults.InsecureIgnoreHostKey {
 		resp.Diagnostics.Append(insecureHostKeyWarning("the ssh block of the resource for " + plan.Host.ValueString()))
 	}
-	facts := hostFacts{}
-	if judgeable(plan) {
+	facts, from := hostFacts{}, prior
+	switch {
+	case prior != nil && hasSecrets(plan.SSH):
+		// The refresh could not log in (writeonly.go): read the host now.
+		refreshed, f, ok := r.planTimeRefresh(ctx, *prior, plan, &resp.Diagnostics)
+		if !ok {
+			return
+		}
+		facts, from = f, refreshed
+	case judgeable(plan):
 		facts = r.hostFacts(ctx, req, prior, plan, &resp.Diagnostics)
 		if resp.Diagnostics.HasError() {
 			return
 		}
 	}
-	out, diags := planned(plan, prior, facts)
+	out, diags := planned(plan, from, facts)
 	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
 		return
 	}
+	out.HostKeyPinned = plannedHostKeyPin(cfg, prior, facts.hostKey) // tofu.go
+	if from != prior {
+		markDrift(&out, *prior, *from, &resp.Diagnostics)
+	}
+	takeoverWarning(out, facts.existing, &resp.Diagnostics) // destroy_warnings.go
+	out.SSH = planSSH
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, &out)...)
+	out.SSH = plan.SSH
+	r.refuseUnprivileged(ctx, req, resp, out) // refuse.go
 }
 
 // hostFacts is what a plan knows of the host before this apply.
 type hostFacts struct {
 	live *ptrace.Scope  // the live value; nil when not known
 	view *yama.BootView // the sysctl configuration; nil when not known
+	// existing is the drop-in as a create's read found it; nil otherwise.
+	existing *yama.File
+	// hostKey is the key a create's read saw, for host_key_pinned (tofu.go).
+	hostKey string
 }
 
 // judgeable: the configuration is known enough to judge it against the
@@ -92,11 +123,14 @@ func (r *ptraceScopeResource) hostFacts(ctx context.Context, req resource.Modify
 	if err == nil && !st.Available {
 		err = yamaAbsent(t.host.Name())
 	}
+	if err != nil && r.data.tolerate(t.ctx, t.host.Name(), err, "The plan leaves what it would have read there unknown (the create will fail while the host is unreachable)", diags) {
+		return hostFacts{} // on_unreachable = "warn" (unreachable.go)
+	}
 	if err != nil {
 		diags.Append(hostDiagnostic(t.host.Name(), err))
 		return hostFacts{}
 	}
-	facts := hostFacts{live: &st.Runtime}
+	facts := hostFacts{live: &st.Runtime, existing: &st.Managed, hostKey: seenHostKey(t).ValueString()}
 	view, err := st.BootView()
 	switch {
 	case errors.Is(err, yama.ErrTooLarge):

@@ -81,6 +81,7 @@ func saveManaged(ctx context.Context, priv privateSetter, p managedParts, diags 
 
 func (r *ptraceScopeResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
 	resp.TypeName = req.ProviderTypeName + "_ptrace_scope"
+	resp.ResourceBehavior.MutableIdentity = true // the port (in the id) may change in place (identity.go)
 }
 
 func (r *ptraceScopeResource) Schema(_ context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
@@ -128,6 +129,7 @@ func (r *ptraceScopeResource) Schema(_ context.Context, _ resource.SchemaRequest
 				Validators: []validator.String{stringvalidator.OneOf(onDestroyRestore, onDestroyKeep, onDestroyRemove)}},
 			"runtime_scope": schema.Int64Attribute{Computed: true,
 				MarkdownDescription: "The live value read from `" + yama.ProcPath + "`."},
+			"host_key_pinned": schema.StringAttribute{Computed: true, MarkdownDescription: hostKeyPinnedDescription}, // tofu.go
 			"mode": schema.StringAttribute{Computed: true,
 				MarkdownDescription: "Name of the live value: `classic`, `restricted`, `admin-only` or `no-attach`."},
 			"file_content": schema.StringAttribute{Computed: true,
@@ -176,9 +178,11 @@ func (r *ptraceScopeResource) ValidateConfig(ctx context.Context, req resource.V
 func (r *ptraceScopeResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
 	var plan ptraceScopeResourceModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	configSSH(ctx, req.Config, &plan, &resp.Diagnostics) // write-only secrets
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	ctx = withHostKeyPin(ctx, plan.HostKeyPinned) // the key the plan saw (tofu.go)
 	t, diags := r.data.connect(ctx, plan.Host.ValueString(), plan.SSH)
 	if resp.Diagnostics.Append(diags...); diags.HasError() {
 		return
@@ -197,6 +201,7 @@ func (r *ptraceScopeResource) Create(ctx context.Context, req resource.CreateReq
 	// first change (or finds the record an earlier, interrupted run left):
 	// that is what on_destroy = restore puts back.
 	res := r.converge(t, plan, nil)
+	res.model.HostKeyPinned = appliedHostKeyPin(plan, t)
 	resp.Diagnostics.Append(res.diags...)
 	if res.after == nil {
 		return // the host could not report what it holds: record nothing (the host keeps its record)
@@ -216,7 +221,9 @@ func (r *ptraceScopeResource) Create(ctx context.Context, req resource.CreateReq
 		}
 	}
 	saveManaged(ctx, resp.Private, managedSoFar(ctx, nil, plan), &resp.Diagnostics)
+	markSecrets(ctx, resp.Private, plan, &resp.Diagnostics)
 	saveObserved(ctx, &res.model, res.view, &resp.State, resp.Private, &resp.Diagnostics)
+	setIdentity(ctx, resp.Identity, res.model, &resp.Diagnostics) // identity.go
 }
 
 // snapshotAfter is the "before" of a create: the host's record of its
@@ -262,18 +269,23 @@ func settled(s *yama.Snapshot) bool { return s != nil && !s.Provisional }
 func (r *ptraceScopeResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
 	var m ptraceScopeResourceModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &m)...)
-	if resp.Diagnostics.HasError() {
-		return
+	setIdentity(ctx, resp.Identity, m, &resp.Diagnostics) // identity.go
+	if resp.Diagnostics.HasError() || refreshDeferred(ctx, req.Private) {
+		return // write-only credentials: the plan reads the host (writeonly.go)
 	}
+	ctx = withHostKeyPin(ctx, m.HostKeyPinned) // tofu.go; none yet at import: pin what is seen
 	t, diags := r.data.connect(ctx, m.Host.ValueString(), sshWithPort(m.SSH, m.ID.ValueString()))
 	if resp.Diagnostics.Append(diags...); diags.HasError() {
 		return
 	}
 	imported := m.Scope.IsNull()
-	if imported {
+	if imported && m.File.IsNull() { // an import ID may name the file
 		m.File = types.StringValue(yama.DefaultFile)
 	}
 	st, err := t.read(m.File.ValueString())
+	if err != nil && !imported && r.data.tolerate(t.ctx, t.host.Name(), err, "The resource keeps its prior state", &resp.Diagnostics) {
+		return // on_unreachable = "warn" (unreachable.go)
+	}
 	if err != nil {
 		resp.Diagnostics.Append(hostDiagnostic(t.host.Name(), err))
 		return
@@ -304,6 +316,7 @@ func (r *ptraceScopeResource) Read(ctx context.Context, req resource.ReadRequest
 		}
 	}
 	m.ID = types.StringValue(t.host.Name())
+	m.HostKeyPinned = seenHostKey(t)
 	m.observe(st)
 	view, diags := observeBoot(&m, st)
 	resp.Diagnostics.Append(diags...)
@@ -314,9 +327,11 @@ func (r *ptraceScopeResource) Update(ctx context.Context, req resource.UpdateReq
 	var plan, prior ptraceScopeResourceModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
 	resp.Diagnostics.Append(req.State.Get(ctx, &prior)...)
+	configSSH(ctx, req.Config, &plan, &resp.Diagnostics) // write-only secrets
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	ctx = withHostKeyPin(ctx, prior.HostKeyPinned) // tofu.go
 	t, diags := r.data.connect(ctx, plan.Host.ValueString(), plan.SSH)
 	if resp.Diagnostics.Append(diags...); diags.HasError() {
 		return
@@ -328,6 +343,7 @@ func (r *ptraceScopeResource) Update(ctx context.Context, req resource.UpdateReq
 	// Unlike a create, an update is not rolled back: the state records
 	// what the host holds, even after a failed step.
 	res := r.converge(t, plan, &prior)
+	res.model.HostKeyPinned = appliedHostKeyPin(plan, t)
 	resp.Diagnostics.Append(res.diags...)
 	if res.after != nil {
 		// The first change of an imported resource records the host's
@@ -340,16 +356,20 @@ func (r *ptraceScopeResource) Update(ctx context.Context, req resource.UpdateReq
 			}
 		}
 		saveManaged(ctx, resp.Private, managedSoFar(ctx, req.Private, plan), &resp.Diagnostics)
+		markSecrets(ctx, resp.Private, plan, &resp.Diagnostics)
 		saveObserved(ctx, &res.model, res.view, &resp.State, resp.Private, &resp.Diagnostics)
+		setIdentity(ctx, resp.Identity, res.model, &resp.Diagnostics) // identity.go
 	}
 }
 
 func (r *ptraceScopeResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	defer destroyCredentialsHint(ctx, req.Private, &resp.Diagnostics) // writeonly.go
 	var m ptraceScopeResourceModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &m)...)
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	ctx = withHostKeyPin(ctx, m.HostKeyPinned) // tofu.go
 	t, diags := r.data.connect(ctx, m.Host.ValueString(), sshWithPort(m.SSH, m.ID.ValueString()))
 	if m.OnDestroy.ValueString() == onDestroyKeep {
 		// The host stays as it is; only the record of its original goes,
@@ -422,14 +442,21 @@ func (r *ptraceScopeResource) Delete(ctx context.Context, req resource.DeleteReq
 }
 
 func (r *ptraceScopeResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	host, port, err := parseImportID(req.ID)
+	importID := req.ID
+	if id, ok := importByIdentity(ctx, req, &resp.Diagnostics); ok { // identity.go
+		importID = id
+	}
+	host, port, file, err := parseImportTarget(importID) // import_id.go
 	if err != nil {
 		resp.Diagnostics.AddError("Invalid import ID",
-			fmt.Sprintf("Expected HOST or HOST:PORT (e.g. web1.example.com:22 or [2001:db8::1]:22), got %q: %s.", req.ID, err))
+			fmt.Sprintf("Expected %s, got %q: %s.", importFormat, importID, err))
 		return
 	}
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("host"), host)...)
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), hostID(host, port))...)
+	if file != "" {
+		resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("file"), file)...)
+	}
 }
 
 // convergeResult is what converge did on the host.

@@ -301,9 +301,9 @@ func TestAccPtraceScope_customFileAndPort(t *testing.T) {
 		}, {
 			ResourceName:            res,
 			ImportState:             true,
-			ImportStateId:           h.Addr + ":2222",
+			ImportStateId:           h.Addr + ":2222," + f, // HOST:PORT,FILE
 			ImportStateVerify:       true,
-			ImportStateVerifyIgnore: []string{"ssh", "file", "file_content"},
+			ImportStateVerifyIgnore: []string{"ssh"},
 		}},
 	})
 }

@@ -199,6 +199,10 @@ data "yama_ptrace_scope" "pw_login" {
 	run(good, "apply", 0, "apply", "-auto-approve")
 	run(good, "refresh", 0, "apply", "-refresh-only", "-auto-approve")
 	run(good, "plan-again", 0, "plan", "-detailed-exitcode")
+	// The ssh blocks' secrets are write-only: a destroy does not get them,
+	// and logs in with the provider block's key; pw_sudo's sudo password
+	// comes from the environment (also never logged).
+	good.env = append(good.env, envSudoPassword+"="+testhost.PasswordPW)
 	run(good, "destroy", 0, "destroy", "-auto-approve")
 
 	// Failing credentials: errors are where secrets tend to leak.

@@ -31,7 +31,11 @@ func (d *providerData) connect(ctx context.Context, host string, ssh *connection
 		diags.AddError("Invalid ssh block for "+host, err.Error())
 		return nil, diags
 	}
-	cfg.Host = host
+	cfg, fileDiags := withSSHConfig(cfg, host) // ssh_config_file (sshconfig.go)
+	if diags.Append(fileDiags...); diags.HasError() {
+		return nil, diags
+	}
+	diags.Append(applyHostKeyPin(ctx, &cfg, host)...) // accept_new_host_key (tofu.go)
 	h, err := d.hosts(cfg)
 	if err != nil {
 		diags.Append(hostDiagnostic(host, err))

@@ -97,6 +97,32 @@ type Config struct {
 	// CommandTimeout bounds each command, from opening its session to its
 	// exit; default 5m. On expiry the command is stopped (see Host.Run).
 	CommandTimeout time.Duration `target:"true"`
+
+	// WaitForSSH keeps retrying a connection that fails the way a booting
+	// host's does (refused, no route, timeout, reset, closed before the
+	// host key) with backoff (1s doubling to 10s), until this much time
+	// has passed since the first attempt; 0 fails at once. Failures of
+	// the bastions on the way are retried under the target's WaitForSSH.
+	// Authentication and host key failures are never retried.
+	WaitForSSH time.Duration `target:"true"`
+
+	// AcceptNewHostKey is trust on first use, for the target only: when
+	// HostKey is not set, InsecureIgnoreHostKey is off and known_hosts has
+	// no entry for the host (or does not exist), accept the key the host
+	// presents if it is AcceptedHostKey, or, when AcceptedHostKey is empty
+	// (first contact), whatever key it presents. A known_hosts entry still
+	// wins, and known_hosts is never written. Host.HostKeySeen reports the
+	// key accepted, for the caller to record and pass back as
+	// AcceptedHostKey on every later connection.
+	AcceptNewHostKey bool `target:"true"`
+	// AcceptedHostKey is the key accepted on first contact, in
+	// authorized_keys format; only with AcceptNewHostKey.
+	AcceptedHostKey string `target:"true"`
+
+	// SSHConfigFile is an OpenSSH client config file for the target. This
+	// package does not read it: the caller applies it before Pool.Host
+	// (package sshconfig), so its effect is in the other fields.
+	SSHConfigFile string `target:"true"`
 }
 
 // Secrets returns every non-empty secret of c and of its bastions (the
@@ -139,6 +165,7 @@ type resolved struct {
 	agentID     *identity        // from AgentIdentity; nil => every agent key
 	pinned      ssh.PublicKey    // from HostKey
 	pinnedCA    ssh.PublicKey    // from HostKey with the @cert-authority marker
+	tofuPin     ssh.PublicKey    // from AcceptedHostKey
 	knownHosts  string           // expanded path; "" when pinned or insecure
 	jumps       []*resolved      // bastions, first hop first; each holds the hops before it
 	connKey     string           // pool key; a salted digest, never the secrets
@@ -252,6 +279,9 @@ func resolveOne(cfg Config, parseKey keyParser) (*resolved, error) {
 	if r.CommandTimeout < 0 {
 		return nil, configErr(r.addr, "command timeout %s is negative", r.CommandTimeout)
 	}
+	if r.WaitForSSH < 0 {
+		return nil, configErr(r.addr, "wait for SSH %s is negative", r.WaitForSSH)
+	}
 	if r.MaxSessions == 0 {
 		r.MaxSessions = DefaultMaxSessions
 	}
@@ -333,6 +363,19 @@ func resolveOne(cfg Config, parseKey keyParser) (*resolved, error) {
 		}
 	case r.InsecureIgnoreHostKey:
 	default:
+		if r.AcceptedHostKey != "" {
+			if !r.AcceptNewHostKey {
+				return nil, configErr(r.addr, "an accepted host key is given but accepting new host keys is off")
+			}
+			key, ca, err := ParseHostKeyPin(r.AcceptedHostKey)
+			if err == nil && ca {
+				err = errors.New("is a certificate authority, not a host key")
+			}
+			if err != nil {
+				return nil, configErr(r.addr, "accepted host key %v", err)
+			}
+			r.tofuPin = key
+		}
 		path := r.KnownHostsFile
 		if path == "" {
 			path = DefaultKnownHostsFile
@@ -381,6 +424,12 @@ func connKey(salt []byte, r *resolved, via string) string {
 	default:
 		field("known_hosts")
 		field(r.knownHosts)
+		if r.AcceptNewHostKey {
+			field("accept-new")
+			if r.tofuPin != nil {
+				field(string(r.tofuPin.Marshal()))
+			}
+		}
 	}
 	return r.addr + "/" + r.User + "/" + hex.EncodeToString(h.Sum(nil))
 }

@@ -12,6 +12,8 @@ import (
 type liveConn struct {
 	client *ssh.Client
 	done   chan struct{} // closed when the connection has terminated
+	// hostKey is the key the host presented and we accepted.
+	hostKey ssh.PublicKey
 }
 
 func (c *liveConn) dead() bool {
@@ -100,7 +102,7 @@ func (e *connEntry) get(ctx context.Context, r *resolved) (*liveConn, error) {
 }
 
 func (e *connEntry) dial(ctx context.Context, r *resolved, call *dialCall) {
-	c, err := e.pool.dial(ctx, e, r)
+	c, err := e.pool.dialWaiting(ctx, e, r)
 	e.mu.Lock()
 	e.inflight = nil
 	if err == nil && e.pool.closed.Load() {

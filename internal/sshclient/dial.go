@@ -74,7 +74,7 @@ func (p *Pool) dial(ctx context.Context, e *connEntry, r *resolved) (*liveConn, 
 	}
 	p.log(ctx, "ssh connected", fields)
 
-	c := &liveConn{client: ssh.NewClient(cc, chans, reqs), done: make(chan struct{})}
+	c := &liveConn{client: ssh.NewClient(cc, chans, reqs), done: make(chan struct{}), hostKey: check.presented}
 	go func() {
 		// Wait returns when the connection ends, for whatever reason; done
 		// only signals that it has.
@@ -93,7 +93,7 @@ func (e *connEntry) open(ctx context.Context, r *resolved) (net.Conn, error) {
 		d := net.Dialer{Timeout: r.Timeout, KeepAlive: DefaultKeepalive}
 		nc, err := d.DialContext(dctx, "tcp", r.addr)
 		if err != nil {
-			return nil, &Error{Host: r.addr, Op: "connect", Err: wrap(ErrUnreachable, err)}
+			return nil, &Error{Host: r.addr, Op: "connect", Err: dialFailure(wrap(ErrUnreachable, err))}
 		}
 		return nc, nil
 	}
@@ -119,7 +119,7 @@ func (e *connEntry) open(ctx context.Context, r *resolved) (net.Conn, error) {
 			}
 			return nil, &Error{Host: r.addr, Op: "connect", Bastion: hop.addr, Err: wrap(ErrConnectionLost, err)}
 		}
-		return nil, &Error{Host: r.addr, Op: "connect", Via: hop.addr, Err: wrap(ErrUnreachable, forwardFailure(hop.addr, r.addr, r.Timeout, err))}
+		return nil, &Error{Host: r.addr, Op: "connect", Via: hop.addr, Err: forwardRetry(err, wrap(ErrUnreachable, forwardFailure(hop.addr, r.addr, r.Timeout, err)))}
 	}
 }
 
@@ -136,6 +136,16 @@ func forwardFailure(bastion, target string, timeout time.Duration, err error) er
 		return fmt.Errorf("bastion %s could not connect to %s (%s: %s)", bastion, target, oce.Reason, oce.Message)
 	}
 	return fmt.Errorf("bastion %s could not connect to %s: %w", bastion, target, err)
+}
+
+// forwardRetry marks a bastion's failure to reach the target as transient
+// (the target may still be booting) unless the bastion forbids forwarding.
+func forwardRetry(cause, err error) error {
+	var oce *ssh.OpenChannelError
+	if errors.As(cause, &oce) && oce.Reason == ssh.Prohibited {
+		return err
+	}
+	return transient(err)
 }
 
 // throughBastion re-attributes a bastion's own failure to the target the
@@ -173,7 +183,7 @@ func classifyHandshake(r *resolved, check *hostKeyCheck, auth *authSetup, err er
 	case check.rejected != nil:
 		out = &Error{Host: r.addr, Op: "hostkey", Err: check.rejected}
 	case timedOut || isTimeout(err):
-		out = &Error{Host: r.addr, Op: "handshake", Err: wrap(ErrHandshakeTimeout, err)}
+		out = &Error{Host: r.addr, Op: "handshake", Err: transient(wrap(ErrHandshakeTimeout, err))}
 	case check.accepted && !isConnLost(err):
 		// Key exchange finished and the server is still talking to us:
 		// what failed is authentication.
@@ -181,6 +191,10 @@ func classifyHandshake(r *resolved, check *hostKeyCheck, auth *authSetup, err er
 			err = fmt.Errorf("%w (agent: %v)", err, agentErr)
 		}
 		out = &Error{Host: r.addr, Op: "auth", Err: wrap(ErrAuthFailed, err)}
+	case isConnLost(err) && check.presented == nil:
+		// Closed before the host showed its key: nothing is listening
+		// behind a port forwarder yet, or sshd is still starting.
+		out = &Error{Host: r.addr, Op: "handshake", Err: transient(wrap(ErrConnectionLost, err))}
 	case isConnLost(err):
 		out = &Error{Host: r.addr, Op: "handshake", Err: wrap(ErrConnectionLost, err)}
 	default:

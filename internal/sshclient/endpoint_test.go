@@ -42,6 +42,9 @@ func reuseChanges(t *testing.T) map[string]fieldChange {
 		"KnownHostsFile":        {withKnownHosts, func(c *Config) { c.KnownHostsFile = "/etc/ssh/ssh_known_hosts" }},
 		"HostKey":               {withKnownHosts, func(c *Config) { c.HostKey = authorizedLine(signer.PublicKey()) }},
 		"InsecureIgnoreHostKey": {none, withKnownHosts},
+		"AcceptNewHostKey":      {withKnownHosts, func(c *Config) { c.AcceptNewHostKey = true }},
+		"AcceptedHostKey": {func(c *Config) { withKnownHosts(c); c.AcceptNewHostKey = true },
+			func(c *Config) { c.AcceptedHostKey = authorizedLine(signer.PublicKey()) }},
 		"Jumps": {none, func(c *Config) {
 			c.Jumps = []Config{{Host: "bastion.example", Password: "pw", InsecureIgnoreHostKey: true}}
 		}},
@@ -57,6 +60,8 @@ var sameConnection = map[string]string{
 	"SudoPassword":   "sent to sudo on a session, not to sshd",
 	"MaxSessions":    "a limit applied to the shared connection (the strictest wins)",
 	"CommandTimeout": "bounds each command run on the connection, not the connection",
+	"WaitForSSH":     "how long to keep retrying the dial; the connection is the same",
+	"SSHConfigFile":  "applied by the caller before Pool.Host: its effect is in the other fields",
 }
 
 func TestConfigFieldsAndTheReuseKey(t *testing.T) {

@@ -106,12 +106,17 @@ type HostKeyError struct {
 	KnownHostsFile string   // empty when the policy was a pinned key
 	FileMissing    bool     // KnownHostsFile does not exist
 	Expected       []string // SHA256 fingerprints we would have accepted (changed case; a pinned CA's for certificates)
-	Err            error
+	// AcceptedOnFirstUse: the expected key is the one accepted on first
+	// contact (Config.AcceptedHostKey), not a known_hosts entry or pin.
+	AcceptedOnFirstUse bool
+	Err                error
 }
 
 func (e *HostKeyError) Error() string {
 	where := "pinned host_key"
-	if e.KnownHostsFile != "" {
+	if e.AcceptedOnFirstUse {
+		where = "the key accepted on first contact (accept_new_host_key)"
+	} else if e.KnownHostsFile != "" {
 		where = "known_hosts file " + e.KnownHostsFile
 	}
 	presented := e.Fingerprint

@@ -105,6 +105,11 @@ func newHostKeyCheck(r *resolved, known *knownHostsCache) (*hostKeyCheck, error)
 		verify = func(string, net.Addr, ssh.PublicKey) *HostKeyError { return nil }
 	default:
 		db, err := known.load(r.knownHosts)
+		if errors.Is(err, fs.ErrNotExist) && r.AcceptNewHostKey {
+			c.algos = tofuAlgos(r)
+			verify = func(_ string, _ net.Addr, key ssh.PublicKey) *HostKeyError { return tofuVerify(r, key, reject) }
+			break
+		}
 		if errors.Is(err, fs.ErrNotExist) {
 			// Still complete the key exchange so the error can show the
 			// presented key for the user to verify and pin.
@@ -150,6 +155,9 @@ func knownHostsVerifier(r *resolved, db *knownhosts.HostKeyDB, c *hostKeyCheck, 
 	// key types known_hosts has for this host. Empty for unknown hosts,
 	// which then fail below with the presented key in the error.
 	c.algos = db.HostKeyAlgorithms(r.addr)
+	if len(known) == 0 && r.AcceptNewHostKey {
+		c.algos = tofuAlgos(r)
+	}
 	if len(cas) > 0 {
 		// A CA's own key type says nothing about the type of the host keys
 		// it signs (skeema assumes they match): ask for every certificate
@@ -180,6 +188,8 @@ func knownHostsVerifier(r *resolved, db *knownhosts.HostKeyDB, c *hostKeyCheck, 
 		switch {
 		case errors.As(err, &revoked):
 			e = reject(wrap(ErrHostKeyChanged, errors.New("key is marked @revoked")), key)
+		case len(known) == 0 && r.AcceptNewHostKey:
+			return tofuVerify(r, key, reject)
 		case len(known) == 0:
 			e = reject(ErrHostKeyUnknown, key)
 		case isCert:

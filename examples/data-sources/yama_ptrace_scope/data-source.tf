@@ -10,8 +10,10 @@ output "web1_ptrace_mode" {
   value = data.yama_ptrace_scope.web1.mode
 }
 
-# Catch drift in every `terraform plan`, even on hosts this configuration
-# does not manage.
+# Report drift in every `terraform plan`, even on hosts this configuration
+# does not manage. A failed check only warns: `terraform plan
+# -detailed-exitcode` still exits 0. To fail the plan, use a postcondition
+# (below).
 check "web1_ptrace_hardened" {
   assert {
     condition     = data.yama_ptrace_scope.web1.available && data.yama_ptrace_scope.web1.scope >= 2
@@ -25,5 +27,20 @@ output "web1_boot" {
     scope  = data.yama_ptrace_scope.web1.boot_scope
     source = data.yama_ptrace_scope.web1.boot_source
     lines  = [for a in data.yama_ptrace_scope.web1.assignments : "${a.file}:${a.line} = ${a.value} (${a.outcome})"]
+  }
+}
+
+# Fail the plan (exit 1) when the host is not hardened.
+data "yama_ptrace_scope" "web1_gate" {
+  host = "web1.example.com"
+  ssh {
+    user = "monitor"
+  }
+
+  lifecycle {
+    postcondition {
+      condition     = self.available && self.scope >= 2
+      error_message = "web1 allows ptrace attach (scope ${coalesce(self.scope, -1)})."
+    }
   }
 }
