@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path"
 	"regexp"
 	"sort"
 	"strconv"
@@ -20,44 +21,70 @@ import (
 	"github.com/terraform-yama/terraform-provider-yama/internal/yama"
 )
 
-// Kernel truth: the provider against a real Linux kernel with Yama (Debian
-// 12, kernel 6.1, systemd-sysctl at boot) in a qemu guest, through the real
-// terraform binary. See test/vm/README.md.
+// Kernel truth: the provider against real Linux kernels with Yama, in qemu
+// guests driven through the real terraform binary: Debian 12 (kernel 6.1,
+// systemd 252, procps 4.0.2) and Debian 13 (kernel 6.12, systemd 257,
+// procps 4.0.4), one after the other. See test/vm/README.md.
 //
 //	TF_ACC=1 go test -tags vmtest -run TestVM -v ./internal/provider/
 //	YAMA_VM_FULL=1 ... for the whole reboot matrix
+//	YAMA_VM_SUITES=trixie ... for one guest only
 //
-// One guest serves every step, in order: the stock guest first, then the
-// changes; each boot group writes its sysctl.d layouts, predicts, reboots
-// and compares the booted kernel with the prediction.
+// One guest per distribution serves every step, in order: the stock guest
+// first, then the changes; each boot group writes its sysctl.d layouts,
+// predicts, reboots and compares the booted kernel with the prediction;
+// the value-grammar group compares the kernel's parser with the
+// provider's, without a reboot of its own.
 func TestVM(t *testing.T) {
 	if accEnv == nil {
 		t.Skip("acceptance test: set TF_ACC=1 (make testacc-vm does)")
 	}
+	distros := vmSelectDistros(t)
+	image := os.Getenv("YAMA_VM_IMAGE")
+	if image != "" && len(distros) != 1 {
+		t.Fatalf("YAMA_VM_IMAGE=%s: name its suite in YAMA_VM_SUITES (one of bookworm, trixie)", image)
+	}
+	for _, d := range distros {
+		// One VM at a time: the guests share two cores under TCG.
+		t.Run(d.name, func(t *testing.T) { vmRunGuest(t, d, image) })
+	}
+}
+
+// vmRunGuest runs the stock checks, the selected boot groups and the
+// grammar group on one distribution's guest.
+func vmRunGuest(t *testing.T, d vmDistro, image string) {
 	full := os.Getenv("YAMA_VM_FULL") == "1"
 	tm := &vmTimings{start: time.Now()}
 	defer tm.report(t)
 
-	img := vmImageDir(t, tm)
+	img := vmImageDir(t, tm, d.suite, image)
 	g := startGuest(t, img, tm)
 
-	all := []vmBootGroup{lockGroup(), shadowWarnGroup(), overrideGroup(), runDirGroup(), procpsGroup()}
+	all := []vmBootGroup{lockGroup(), shadowWarnGroup(d), overrideGroup(), runDirGroup(), procpsGroup()}
 	for i := range all {
 		all[i].n = i + 1
 	}
-	groups := all[:1]
+	// The grammar group needs no reboot (it writes the live value and runs
+	// systemd-sysctl), but it ends with the kernel locked at 3: it runs
+	// last. Its number is the one after the boot groups.
+	grammarN := len(all) + 1
+	groups, grammar := all[:1], true
 	switch sel := os.Getenv("YAMA_VM_GROUPS"); {
 	case sel != "":
 		// e.g. YAMA_VM_GROUPS=1,5 while working on one group.
-		groups = nil
+		groups, grammar = nil, false
 		for _, s := range strings.Split(sel, ",") {
 			n, err := strconv.Atoi(strings.TrimSpace(s))
-			if err != nil || n < 1 || n > len(all) {
-				t.Fatalf("YAMA_VM_GROUPS=%s: want numbers 1-%d", sel, len(all))
+			switch {
+			case err == nil && n == grammarN:
+				grammar = true
+			case err != nil || n < 1 || n > len(all):
+				t.Fatalf("YAMA_VM_GROUPS=%s: want numbers 1-%d (%d: the value grammar)", sel, grammarN, grammarN)
+			default:
+				groups = append(groups, all[n-1])
 			}
-			groups = append(groups, all[n-1])
 		}
-		full = len(groups) == len(all)
+		full = len(groups) == len(all) && grammar
 	case full:
 		groups = all
 	}
@@ -82,7 +109,7 @@ func TestVM(t *testing.T) {
 		tm.add(name, time.Since(start))
 		return ok
 	}
-	if !phase("stock guest", func(t *testing.T) { base = vmStock(t, g, keys) }) {
+	if !phase("stock guest", func(t *testing.T) { base = vmStock(t, g, d, keys) }) {
 		t.FailNow() // later steps compare with the stock values
 	}
 	phase("apply 0 1 2", func(t *testing.T) { vmApply012(t, g, base) })
@@ -93,20 +120,71 @@ func TestVM(t *testing.T) {
 			layouts += runBootGroup(t, g, grp, base, tm)
 		})
 	}
+	forms := 0
+	if grammar {
+		phase(fmt.Sprintf("group %d: value grammar", grammarN), func(t *testing.T) {
+			forms = vmGrammarGroup(t, g, d, tm)
+		})
+	}
 	mode := "CI subset (YAMA_VM_FULL=1 for the whole matrix)"
 	if full {
 		mode = "full matrix"
 	}
-	t.Logf("%s: %d boot groups, %d reboots, %d predictions compared with the booted kernel (each sysctl.d layout and each ptrace story counts once)",
-		mode, len(groups), g.boots-1, layouts)
+	t.Logf("%s on %s: %d boot groups, %d reboots, %d predictions compared with the booted kernel (each sysctl.d layout and each ptrace story counts once), %d value-grammar comparisons",
+		mode, d.name, len(groups), g.boots-1, layouts, forms)
+}
+
+// vmDistro is one guest distribution and the stock facts the suite
+// depends on; vmStock checks them, so a changed distribution shows.
+type vmDistro struct {
+	suite string // Debian suite for build-image.sh
+	name  string // "Debian 12"
+	// Versions the image must carry (prefixes of uname -r and of the
+	// Debian package versions).
+	kernel, systemd, procps string
+	// sysctlConf: /etc/sysctl.conf exists and /etc/sysctl.d/99-sysctl.conf
+	// links to it (Debian 12); Debian 13 ships neither.
+	sysctlConf bool
+	// vendor: the files of /usr/lib/sysctl.d.
+	vendor []string
+}
+
+var vmDistros = []vmDistro{
+	{suite: "bookworm", name: "Debian 12", kernel: "6.1.", systemd: "252.", procps: "2:4.0.2-",
+		sysctlConf: true, vendor: []string{"50-pid-max.conf", "99-protect-links.conf"}},
+	{suite: "trixie", name: "Debian 13", kernel: "6.12.", systemd: "257.", procps: "2:4.0.4-",
+		vendor: []string{"10-coredump-debian.conf", "50-pid-max.conf"}},
+}
+
+// vmSelectDistros returns the guests YAMA_VM_SUITES asks for (default: all).
+func vmSelectDistros(t *testing.T) []vmDistro {
+	sel := os.Getenv("YAMA_VM_SUITES")
+	if sel == "" {
+		return vmDistros
+	}
+	var out []vmDistro
+	for _, s := range strings.Split(sel, ",") {
+		s = strings.TrimSpace(s)
+		found := false
+		for _, d := range vmDistros {
+			if d.suite == s {
+				out, found = append(out, d), true
+			}
+		}
+		if !found {
+			t.Fatalf("YAMA_VM_SUITES=%s: unknown suite %q (want bookworm, trixie)", sel, s)
+		}
+	}
+	return out
 }
 
 // vmStock checks the data source on the untouched guest and returns the
 // kernel's defaults for every key the matrix uses (and ptrace_scope).
-func vmStock(t *testing.T, g *vmGuest, keys []string) map[string]string {
+func vmStock(t *testing.T, g *vmGuest, d vmDistro, keys []string) map[string]string {
 	live := g.liveScope(t)
 	tree := g.bootFiles(t)
-	// Debian 12 ships no ptrace setting: nothing sets the key at boot.
+	vmCheckDistro(t, g, d, tree)
+	// Debian ships no ptrace setting: nothing sets the key at boot.
 	if r := tree.now().resolve(t, yama.Key, sysctld.ModeSystemd); r.Set {
 		t.Errorf("stock guest: the resolver says a file sets %s:\n%s", yama.Key, vmDescribe(r))
 	}
@@ -140,6 +218,45 @@ data "yama_ptrace_scope" "vm" {
 	base := g.sysctlValues(t, append([]string{yama.Key}, keys...))
 	t.Logf("stock guest: ptrace_scope %s, no sysctl file sets it; defaults of the %d matrix keys read", live, len(keys))
 	return base
+}
+
+// vmCheckDistro checks the versions and the stock sysctl layout that the
+// groups' per-guest expectations rest on.
+func vmCheckDistro(t *testing.T, g *vmGuest, d vmDistro, tree guestTree) {
+	out := g.root(t, `uname -r; dpkg-query -W -f '${Version}\n' systemd; dpkg-query -W -f '${Version}\n' procps; /usr/lib/systemd/systemd-sysctl --version | head -n 1`)
+	f := strings.Split(strings.TrimSpace(out), "\n")
+	if len(f) < 4 || !strings.HasPrefix(f[0], d.kernel) || !strings.HasPrefix(f[1], d.systemd) || !strings.HasPrefix(f[2], d.procps) {
+		t.Fatalf("%s guest: kernel, systemd, procps = %q; want %s*, %s*, %s*", d.name, f, d.kernel, d.systemd, d.procps)
+	}
+	t.Logf("%s guest: kernel %s, systemd %s (%s), procps %s", d.name, f[0], f[1], f[3], f[2])
+	var vendor []string
+	var conf, link string
+	for _, e := range tree.entries {
+		switch {
+		case path.Dir(e.Path) == "/usr/lib/sysctl.d" && e.Kind == sysctld.KindRegular:
+			vendor = append(vendor, path.Base(e.Path))
+		case e.Path == "/etc/sysctl.conf":
+			conf = "regular"
+			if e.Kind != sysctld.KindRegular {
+				conf = "not a regular file"
+			}
+		case e.Path == "/etc/sysctl.d/99-sysctl.conf":
+			link = "not a symlink"
+			if e.Kind == sysctld.KindSymlink {
+				link = e.Target
+			}
+		}
+	}
+	sort.Strings(vendor)
+	if strings.Join(vendor, " ") != strings.Join(d.vendor, " ") {
+		t.Errorf("%s guest: /usr/lib/sysctl.d holds %v, want %v", d.name, vendor, d.vendor)
+	}
+	switch {
+	case d.sysctlConf && (conf != "regular" || link != "../sysctl.conf"):
+		t.Errorf("%s guest: want /etc/sysctl.conf and 99-sysctl.conf -> ../sysctl.conf; have /etc/sysctl.conf %q, 99-sysctl.conf %q", d.name, conf, link)
+	case !d.sysctlConf && (conf != "" || link != ""):
+		t.Errorf("%s guest: want neither /etc/sysctl.conf nor 99-sysctl.conf; have /etc/sysctl.conf %q, 99-sysctl.conf %q", d.name, conf, link)
+	}
 }
 
 // vmApply012 applies 0, 1 and 2 in turn and reads the kernel after each.
@@ -260,6 +377,10 @@ type vmKeyLayout struct {
 	// the reboot, systemd-sysctl --prefix proves the layout is in force
 	// now, as the files are.
 	nowDiffers bool
+	// want, when set, is the boot value of a key that this guest's stock
+	// files decide (such as /etc/sysctl.conf through Debian 12's
+	// 99-sysctl.conf link): the resolver must predict it too.
+	want map[string]string
 }
 
 // vmPtraceStory is the one thing per boot that decides kernel.yama.ptrace_scope,
@@ -308,7 +429,7 @@ WantedBy=sysinit.target
 // runBootGroup writes the group's layouts, lets the story predict, reboots
 // and compares. It returns how many predictions it compared.
 func runBootGroup(t *testing.T, g *vmGuest, grp vmBootGroup, base map[string]string, tm *vmTimings) int {
-	stockConf := g.root(t, "cat /etc/sysctl.conf")
+	stockConf, haveConf := g.sysctlConf(t)
 	var paths []string
 	var files []vmGfile
 	var confTail strings.Builder
@@ -328,7 +449,11 @@ func runBootGroup(t *testing.T, g *vmGuest, grp vmBootGroup, base map[string]str
 			g.root(t, "systemctl disable -q yama-vm-run-sysctl.service; rm -rf /etc/yama-vm")
 		}
 		g.removeFiles(t, append(paths, yama.DefaultFile, "/etc/sysctl.d/zz-yama-ptrace-scope.conf")...)
-		g.writeFiles(t, []vmGfile{{path: "/etc/sysctl.conf", content: stockConf}})
+		if haveConf {
+			g.writeFiles(t, []vmGfile{{path: "/etc/sysctl.conf", content: stockConf}})
+		} else {
+			g.removeFiles(t, "/etc/sysctl.conf")
+		}
 	})
 	g.writeFiles(t, files)
 	if confTail.Len() > 0 {
@@ -356,6 +481,9 @@ func runBootGroup(t *testing.T, g *vmGuest, grp vmBootGroup, base map[string]str
 			want := base[k]
 			if r.Set {
 				want = r.Value
+			}
+			if w, ok := l.want[k]; ok && w != want {
+				t.Errorf("%s: the resolver predicts %s = %q at boot; on this guest it should be %q\n%s", l.name, k, want, w, vmDescribe(r))
 			}
 			exps = append(exps, expectation{l.name, k, want, r})
 			if l.nowDiffers {
@@ -545,17 +673,25 @@ func lockGroup() vmBootGroup {
 	}
 }
 
-// Group 2: shadowing = "error" and "warn" against Debian's
-// /etc/sysctl.conf (through the stock 99-sysctl.conf symlink).
-func shadowWarnGroup() vmBootGroup {
+// Group 2: shadowing = "error" and "warn". On Debian 12 the shadowing line
+// is in /etc/sysctl.conf (read through the stock 99-sysctl.conf symlink);
+// Debian 13 has no such link, so a line there is not read at boot at all
+// and a later vendor file shadows instead.
+func shadowWarnGroup(d vmDistro) vmBootGroup {
+	conf := vmKeyLayout{name: "99-sysctl.conf symlink to /etc/sysctl.conf wins",
+		files:      []vmGfile{vmConf(vmEtcD+"50-yvm-conf.conf", "net.core.somaxconn = 2222\n")},
+		sysctlConf: "net.core.somaxconn = 1111\n",
+		keys:       []string{"net.core.somaxconn"},
+		want:       map[string]string{"net.core.somaxconn": "1111"}}
+	if !d.sysctlConf {
+		conf.name = "/etc/sysctl.conf is not read at boot (no 99-sysctl.conf link)"
+		conf.want = map[string]string{"net.core.somaxconn": "2222"}
+	}
 	return vmBootGroup{
 		name:  "shadowing warn and error",
-		story: shadowWarnStory(),
+		story: shadowWarnStory(d),
 		layouts: []vmKeyLayout{
-			{name: "99-sysctl.conf symlink to /etc/sysctl.conf wins",
-				files:      []vmGfile{vmConf(vmEtcD+"50-yvm-conf.conf", "net.core.somaxconn = 2222\n")},
-				sysctlConf: "net.core.somaxconn = 1111\n",
-				keys:       []string{"net.core.somaxconn"}},
+			conf,
 			{name: "glob key, explicit key beats it whatever the order",
 				files: []vmGfile{
 					vmConf(vmEtcD+"10-yvm-neigh.conf", "net.ipv4.neigh.lo.gc_stale_time = 66\n"),
@@ -740,7 +876,10 @@ func lockStory() vmPtraceStory {
 	}
 }
 
-func shadowWarnStory() vmPtraceStory {
+func shadowWarnStory(d vmDistro) vmPtraceStory {
+	if !d.sysctlConf {
+		return shadowVendorStory()
+	}
 	var w *tfWorkdir
 	return vmPtraceStory{
 		name: "/etc/sysctl.conf shadows the drop-in (warn; error refuses)",
@@ -790,6 +929,75 @@ data "yama_ptrace_scope" "vm" {
 			// The data source lists every assignment; the glob is skipped.
 			vmWantOutcomes(t, "data source", vmTfAttrs(t, w, "data.yama_ptrace_scope.vm"),
 				yama.DefaultFile+":1=replaced", "/etc/sysctl.d/99-sysctl.conf:"+n+"=written", vmUsrLibD+"zz-yvm-glob.conf:1=skipped")
+			return vmAttrString(a["boot_scope"])
+		},
+		after: func(t *testing.T, g *vmGuest) {
+			vmTfMust(t, w, "apply", "-refresh-only", "-auto-approve")
+			vmWantAttrs(t, vmTfAttrs(t, w, res), map[string]string{"runtime_scope": "1", "boot_scope": "1", "reboot_required": "false"})
+		},
+	}
+}
+
+// shadowVendorStory is group 2's story on a guest without Debian 12's
+// 99-sysctl.conf link (Debian 13): a 0 in /etc/sysctl.conf, which
+// systemd-sysctl does not read there, and a later-sorting vendor file that
+// sets 1 and shadows the drop-in's 2 (warn; error refuses). The booted
+// kernel holds 1: the vendor file won, /etc/sysctl.conf was not read.
+func shadowVendorStory() vmPtraceStory {
+	var w *tfWorkdir
+	const vendor = vmUsrLibD + "zz-yvm-shadow.conf"
+	return vmPtraceStory{
+		name: "a later vendor file shadows the drop-in (warn; error refuses); /etc/sysctl.conf is not read",
+		before: func(t *testing.T, g *vmGuest) string {
+			g.root(t, "printf 'kernel.yama.ptrace_scope = 0\\n' >> /etc/sysctl.conf")
+			g.writeFiles(t, []vmGfile{
+				vmConf(vmUsrLibD+"zz-yvm-glob.conf", "kernel.yama.ptrace_scop? = 0\n"),
+				vmConf(vendor, "# vendor hardening\nkernel.yama.ptrace_scope = 1\n"),
+			})
+			t.Cleanup(func() { g.removeFiles(t, vmUsrLibD+"zz-yvm-glob.conf", vendor) })
+			shadow := vendor + ":2"
+			before := g.liveScope(t)
+
+			w = vmWorkdir(t, g.resource(`
+  scope     = 2
+  shadowing = "error"`))
+			out, code := w.run("plan")
+			refused := regexp.MustCompile(`(?s)Error: Drop-in will not set ptrace_scope at boot on ` + regexp.QuoteMeta(g.id()) + `.*` + regexp.QuoteMeta(shadow))
+			if code != 1 || !refused.MatchString(out) {
+				t.Fatalf("shadowing = error: exit %d, want 1 and an error naming %s:\n%s", code, shadow, out)
+			}
+			if strings.Contains(out, "/etc/sysctl.conf") {
+				t.Errorf("shadowing = error: /etc/sysctl.conf is not read at boot on this guest, yet the plan names it:\n%s", out)
+			}
+			if err := g.holds(t, before, "")(nil); err != nil {
+				t.Errorf("after the refused plan: %v", err)
+			}
+
+			vmSetConfig(t, w, g.resource(`scope = 2`)+fmt.Sprintf(`
+data "yama_ptrace_scope" "vm" {
+  host       = %q
+  depends_on = [yama_ptrace_scope.test]
+}
+`, vmHost))
+			out, code = w.run("plan", "-detailed-exitcode")
+			warned := regexp.MustCompile(`(?s)Warning: Drop-in will not set ptrace_scope at boot on ` + regexp.QuoteMeta(g.id()) +
+				`.*` + regexp.QuoteMeta(shadow) + `\s+sets\s+1`)
+			if code != 2 || !warned.MatchString(out) {
+				t.Fatalf("shadowing = warn: exit %d, want 2 and a warning naming %s:\n%s", code, shadow, out)
+			}
+			vmTfMust(t, w, "apply", "-auto-approve")
+			a := vmTfAttrs(t, w, res)
+			vmWantAttrs(t, a, map[string]string{
+				"boot_mode": "auto", "boot_scope": "1", "boot_source": shadow, "shadowed_by": `["` + shadow + `"]`,
+				"runtime_scope": "2", "reboot_required": "true",
+			})
+			if got := g.liveScope(t); got != "2" {
+				t.Errorf("live value %s after apply, want 2", got)
+			}
+			// systemd order: the drop-in, the skipped glob, the vendor
+			// file; nothing from /etc/sysctl.conf.
+			vmWantOutcomes(t, "data source", vmTfAttrs(t, w, "data.yama_ptrace_scope.vm"),
+				yama.DefaultFile+":1=replaced", vmUsrLibD+"zz-yvm-glob.conf:1=skipped", shadow+"=written")
 			return vmAttrString(a["boot_scope"])
 		},
 		after: func(t *testing.T, g *vmGuest) {

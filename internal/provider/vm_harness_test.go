@@ -26,30 +26,35 @@ import (
 	"github.com/terraform-yama/terraform-provider-yama/internal/sysctld"
 )
 
-// The real-kernel harness: a Debian bookworm guest (test/vm/build-image.sh)
-// booted under qemu, reached only through 127.0.0.1 (qemu user networking
-// forwards a loopback port to the guest's sshd). Nothing here touches this
+// The real-kernel harness: Debian guests (test/vm/build-image.sh; Debian 12
+// bookworm and Debian 13 trixie) booted under qemu, one at a time, reached
+// only through 127.0.0.1 (qemu user networking forwards a loopback port to
+// the guest's sshd). Nothing here touches this
 // machine's own kernel settings: every sysctl write happens in the guest.
 //
 // Environment:
 //
 //	YAMA_VM_FULL=1     the whole reboot matrix (default: the CI subset)
-//	YAMA_VM_IMAGE=dir  use an image directory instead of building/caching one
+//	YAMA_VM_SUITES=trixie  only these guests (default: bookworm,trixie)
+//	YAMA_VM_IMAGE=dir  use an image directory instead of building/caching
+//	                   one (with a single suite in YAMA_VM_SUITES)
 //	YAMA_VM_ACCEL=kvm  qemu accelerator (default tcg: /dev/kvm on the build
 //	                   machines is a paravirtual KVM on which stock Debian
 //	                   kernels hang early in boot)
 
-// vmImageDir builds (or finds in the cache) the guest image once per test
-// binary and returns its directory.
-func vmImageDir(t *testing.T, tm *vmTimings) string {
+// vmImageDir builds (or finds in the cache) the image of one Debian suite
+// ("bookworm", "trixie") and returns its directory. image, when set
+// (YAMA_VM_IMAGE), is used as it is.
+func vmImageDir(t *testing.T, tm *vmTimings, suite, image string) string {
 	t.Helper()
-	if d := os.Getenv("YAMA_VM_IMAGE"); d != "" {
-		return d
+	if image != "" {
+		return image
 	}
 	_, thisFile, _, _ := runtime.Caller(0)
 	script := filepath.Join(filepath.Dir(thisFile), "..", "..", "test", "vm", "build-image.sh")
 	start := time.Now()
 	cmd := exec.Command(script)
+	cmd.Env = append(os.Environ(), "YAMA_VM_SUITE="+suite)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
@@ -279,6 +284,15 @@ func (g *vmGuest) rootIn(t *testing.T, script string, stdin []byte) string {
 	return r.stdout
 }
 
+// sysctlConf returns /etc/sysctl.conf's content and whether it exists
+// (Debian 13 ships none).
+func (g *vmGuest) sysctlConf(t *testing.T) (string, bool) {
+	t.Helper()
+	out := g.root(t, "if [ -e /etc/sysctl.conf ]; then echo yes; cat /etc/sysctl.conf; else echo no; fi")
+	first, rest, _ := strings.Cut(out, "\n")
+	return rest, first == "yes"
+}
+
 // liveScope reads the kernel's value with the OpenSSH client: cat, not the
 // provider.
 func (g *vmGuest) liveScope(t *testing.T) string {
@@ -329,6 +343,10 @@ func (g *vmGuest) waitBoot(t *testing.T, notBoot string, logOffset int) {
 			time.Sleep(250 * time.Millisecond)
 			continue
 		}
+		if !g.sshdStarted(logOffset) && last == "" {
+			t.Logf("the console did not say that sshd started within 3 minutes; knocking anyway. Serial log:\n%s",
+				vmLastLines(vmReadFile(g.serialLog()), 30))
+		}
 		r, err := g.sshAs("root", "cat /proc/sys/kernel/random/boot_id", nil, 30*time.Second, false)
 		if err == nil && r.code == 0 {
 			id := strings.TrimSpace(r.stdout)
@@ -355,7 +373,15 @@ func (g *vmGuest) sshdStarted(offset int) bool {
 	if len(log) <= offset {
 		return false
 	}
-	return strings.Contains(vmAnsiEscape.ReplaceAllString(log[offset:], ""), "Started ssh.service")
+	// Kernel messages can cut a console line in two: the targets and the
+	// getty's prompt, which come after sshd on Debian 12 and 13, count too.
+	log = vmAnsiEscape.ReplaceAllString(log[offset:], "")
+	for _, m := range []string{"Started ssh.service", "Reached target multi-user.target", " login: "} {
+		if strings.Contains(log, m) {
+			return true
+		}
+	}
+	return false
 }
 
 // reboot runs systemctl reboot in the guest and waits for SSH on the next

@@ -51,8 +51,9 @@ const (
 //     CAP_SYS_PTRACE check are not part of parsing: see CanChangeLive.
 //
 // systemd-sysctl and procps "sysctl" write the value followed by "\n",
-// which changes none of these answers (systemd 252 writes nothing at all
-// for an empty value). Measured on a Debian 12 kernel: "0x2", "02", " 2",
+// which changes none of these answers (an empty value is written too, and
+// refused: systemd 252 and 257 then exit 1; measured in the VM suite's
+// group 6). Measured on a Debian 12 kernel: "0x2", "02", " 2",
 // "2\t# c", "-0", "1 2", "2 # harden", "2 1" are accepted; "+2", "0x",
 // "2,1", "2x", "4", "+1" and "" get EINVAL.
 func KernelParse(text string) (Scope, error) {

@@ -54,7 +54,8 @@ const blanks = " \t\n\r\v\f"
 // empty keys are returned as *LineError. Parse never fails as a whole.
 //
 // An empty value ("key =") is kept, as both tools keep it: procps 4.0.2
-// writes it as "\n", systemd 252 logs it and writes nothing. A Check that
+// writes it as "\n", and so do systemd 252 and 257 (the kernel refuses it,
+// and systemd-sysctl exits 1; VM suite group 6). A Check that
 // refuses "" (as the kernel refuses a blank write to an integer sysctl)
 // gives the right boot value for both: the value stays as it was.
 func Parse(name string, data []byte) ([]Assignment, []error) {

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Builds the Debian bookworm guest for the real-kernel VM tests, once.
+# Builds a Debian guest for the real-kernel VM tests, once per suite.
 #
-#   test/vm/build-image.sh        # as root; prints the image directory last
+#   test/vm/build-image.sh                        # as root: Debian 12 (bookworm)
+#   YAMA_VM_SUITE=trixie test/vm/build-image.sh   # Debian 13 (trixie)
 #
-# The result is cached in .cache/vm/<hash>/, where <hash> covers this
-# script's content and the package list: a rerun with the same recipe takes
-# a fraction of a second, a changed recipe builds a new image (and removes
-# the old ones). The directory holds:
+# It prints the image directory last. The result is cached in
+# .cache/vm/<suite>/<hash>/, where <hash> covers this script's content, the
+# suite and the package list: a rerun with the same recipe takes a fraction
+# of a second, a changed recipe builds a new image (and removes the suite's
+# old ones). The directory holds:
 #
 #   disk.img           raw ext4 root file system (2 GB, sparse)
 #   vmlinuz, initrd    the guest's own kernel and an initrd cut down to
@@ -19,25 +21,37 @@
 # Guest: key-only SSH for root (no root password), yamasudo (NOPASSWD sudo)
 # and yamauser (no sudo), systemd-networkd with 10.0.2.15/24 via 10.0.2.2 for
 # qemu user networking, root=/dev/vda mounted rw by the kernel. Nothing else
-# is changed from a stock minbase bookworm: the sysctl.d layout is Debian's.
+# is changed from a stock minbase system: the sysctl.d layout is Debian's
+# (bookworm: /etc/sysctl.conf and the 99-sysctl.conf link to it; trixie:
+# neither).
 #
-# Packages come from this machine's Debian mirror lines (apt sources), or
-# from YAMA_VM_MIRROR (e.g. "http://deb.debian.org/debian") when set.
+# Packages come from this machine's Debian mirror lines (apt sources, with
+# the suite name replaced: a bookworm machine's mirrors serve trixie too),
+# or from YAMA_VM_MIRROR (e.g. "http://deb.debian.org/debian") when set.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 self="$repo/test/vm/build-image.sh"
 PACKAGES=linux-image-amd64,systemd-sysv,udev,openssh-server,procps,iproute2,kmod,sudo
-SUITE=bookworm
+SUITE=${YAMA_VM_SUITE:-bookworm}
 SIZE=2G
-
-hash=$({ cat "$self"; echo "$PACKAGES"; } | sha256sum | cut -c1-16)
-base="$repo/.cache/vm"
-out="$base/$hash"
 
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 log() { echo "build-image: $*" >&2; }
+
+case "$SUITE" in
+bookworm | trixie) ;;
+*)
+	log "YAMA_VM_SUITE=$SUITE: want bookworm (Debian 12) or trixie (Debian 13)"
+	exit 2
+	;;
+esac
+
+hash=$({ cat "$self"; echo "$SUITE $PACKAGES"; } | sha256sum | cut -c1-16)
+base="$repo/.cache/vm"
+suitedir="$base/$SUITE"
+out="$suitedir/$hash"
 
 if [ -f "$out/ok" ]; then
 	log "cached image $out"
@@ -64,8 +78,10 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 t_tools=$(since "$t0")
 
-# Mirror lines: every enabled Debian source for bookworm, bookworm-updates
-# and bookworm-security, in one-line format.
+# Mirror lines: every enabled Debian source of this machine for a release
+# ("bookworm"), its -updates and its -security, in one-line format, with
+# the release replaced by $SUITE ("trixie", "trixie-updates",
+# "trixie-security"); backports and other suites are left out.
 mirror_lines() {
 	if [ -n "${YAMA_VM_MIRROR:-}" ]; then
 		echo "deb $YAMA_VM_MIRROR $SUITE main"
@@ -87,7 +103,8 @@ mirror_lines() {
 				tolower($1) == "enabled:" && tolower($2) == "no" { deb = 0; uris = "" }
 				END { flush() }' "$f"
 		done
-	} | awk -v s="$SUITE" '$2 == s || $2 == s "-updates" || $2 == s "-security" { print "deb " $1 " " $2 " main" }' | awk '!seen[$0]++'
+	} | awk -v s="$SUITE" '$2 ~ /^[a-z]+(-updates|-security)?$/ {
+			suffix = $2; sub(/^[a-z]+/, "", suffix); print "deb " $1 " " s suffix " main" }' | awk '!seen[$0]++'
 }
 mapfile -t mirrors < <(mirror_lines)
 if [ ${#mirrors[@]} -eq 0 ]; then
@@ -95,9 +112,10 @@ if [ ${#mirrors[@]} -eq 0 ]; then
 fi
 log "mirrors: ${mirrors[*]}"
 
-# Downloaded packages are kept (outside the image) for the next recipe change.
-debs="$base/debs"
-mkdir -p "$base" "$debs"
+# Downloaded packages are kept (outside the image) for the next recipe
+# change, one cache per suite.
+debs="$suitedir/debs"
+mkdir -p "$suitedir" "$debs"
 # The root tree (tens of thousands of small files) is built on tmpfs when
 # /dev/shm is one with room to spare; the image is staged next to its
 # final place so the last step is a rename.
@@ -107,7 +125,7 @@ if [ "$(stat -f -c %T /dev/shm 2>/dev/null)" = tmpfs ] &&
 	scratch=/dev/shm
 fi
 work=$(mktemp -d "$scratch/yama-vm-build.XXXXXX")
-img=$(mktemp -d "$base/stage.XXXXXX")
+img=$(mktemp -d "$suitedir/stage.XXXXXX")
 cleanup() { rm -rf "$work" "$img"; }
 trap cleanup EXIT
 trap 'cleanup; exit 130' INT TERM
@@ -189,7 +207,31 @@ blacklist bochs
 blacklist sr_mod
 blacklist joydev
 blacklist serio_raw
+# Loaded by the Debian 13 kernel (6.12) and not needed: the chipset's IDE
+# and SMBus, the PS/2 mouse, VMware/vsock transports, DRM, and CPU-feature
+# crypto modules (the kernel's crypto is unused; ext4's crc32c is in the
+# initrd).
+blacklist ata_piix
+blacklist ata_generic
+blacklist i2c_piix4
+blacklist psmouse
+blacklist evdev
+blacklist drm
+blacklist vmw_vmci
+blacklist vsock
+blacklist efi_pstore
+blacklist aesni_intel
+blacklist ghash_clmulni_intel
+blacklist sha1_ssse3
+blacklist sha256_ssse3
+blacklist sha512_ssse3
+blacklist crct10dif_pclmul
+blacklist crc32_pclmul
 EOF
+# systemd 257's ssh generator (Debian 13) probes AF_VSOCK, fails under qemu
+# without a vsock device, and would add an sshd socket nobody uses.
+mkdir -p "$root/etc/systemd/system-generators"
+ln -sf /dev/null "$root/etc/systemd/system-generators/systemd-ssh-generator"
 
 echo yama-vm >"$root/etc/hostname"
 cat >"$root/etc/hosts" <<'EOF'
@@ -236,6 +278,7 @@ systemctl --root="$root" mask systemd-networkd-wait-online.service \
 
 kver=$(basename "$(ls -d "$root"/lib/modules/*)")
 {
+	echo "suite $SUITE"
 	echo "kernel $kver"
 	chroot "$root" dpkg-query -W -f '${Package} ${Version}\n' linux-image-amd64 systemd procps openssh-server sudo
 	echo "mirrors ${mirrors[*]}"
@@ -254,11 +297,12 @@ total=$(since "$t0")
 	echo "sizes rootfs $(du -sh "$root" | cut -f1) disk.img $(du -h "$img/disk.img" | cut -f1) (apparent $SIZE) initrd $(du -h "$img/initrd" | cut -f1)"
 } | tee -a "$img/info" >&2
 
-# Publish with a rename; older recipes' images and leftovers of interrupted
-# builds go.
-for d in "$base"/*/; do
+# Publish with a rename; this suite's older recipes' images and leftovers
+# of interrupted builds go, and so do images of the layout before suites
+# (.cache/vm/<hash>, .cache/vm/debs).
+for d in "$suitedir"/*/ "$base"/*/; do
 	d=${d%/}
-	case "$d" in "$img" | "$base/debs") continue ;; esac
+	case "$d" in "$img" | "$debs" | "$base/bookworm" | "$base/trixie") continue ;; esac
 	rm -rf "$d"
 done
 touch "$img/ok"
