@@ -40,6 +40,7 @@ type ptraceScopeDataSourceModel struct {
 	FileContent types.String     `tfsdk:"file_content"`
 	Reachable   types.Bool       `tfsdk:"reachable"`
 	BootMode    types.String     `tfsdk:"boot_mode"`
+	BootLoader  types.String     `tfsdk:"boot_loader"`
 	BootScope   types.Int64      `tfsdk:"boot_scope"`
 	BootSource  types.String     `tfsdk:"boot_source"`
 	Assignments types.List       `tfsdk:"assignments"`
@@ -85,6 +86,8 @@ func (d *ptraceScopeDataSource) Schema(_ context.Context, _ datasource.SchemaReq
 			"boot_mode": schema.StringAttribute{Optional: true, Computed: true,
 				MarkdownDescription: "Which loader to model for the boot value: `systemd`, `procps` or `auto` (default: `systemd` when systemd is the host's init). See the resource's `boot_mode`.",
 				Validators:          []validator.String{stringvalidator.OneOf(bootModeAuto, bootModeSystemd, bootModeProcps)}},
+			"boot_loader": schema.StringAttribute{Computed: true,
+				MarkdownDescription: "The loader `boot_scope` was predicted for: `boot_mode` when set, else what `auto` picked on this host (`systemd` when systemd is its init, else `procps`); null when the files cannot be read."},
 			"boot_scope": schema.Int64Attribute{Computed: true,
 				MarkdownDescription: "The value the host will boot with, from its sysctl.d files; null when no file sets it (the kernel's built-in default applies) or the files cannot be read."},
 			"boot_source": schema.StringAttribute{Computed: true,
@@ -153,7 +156,7 @@ func (d *ptraceScopeDataSource) Read(ctx context.Context, req datasource.ReadReq
 
 // boot fills the boot-time attributes from the host's sysctl files.
 func (m *ptraceScopeDataSourceModel) boot(st *yama.State, diags *diag.Diagnostics) {
-	m.BootScope, m.BootSource = types.Int64Null(), types.StringNull()
+	m.BootScope, m.BootSource, m.BootLoader = types.Int64Null(), types.StringNull(), types.StringNull()
 	m.Assignments = types.ListNull(types.ObjectType{AttrTypes: assignmentAttrTypes})
 	if m.BootMode.IsNull() {
 		m.BootMode = types.StringValue(bootModeAuto)
@@ -168,6 +171,7 @@ func (m *ptraceScopeDataSourceModel) boot(st *yama.State, diags *diag.Diagnostic
 		diags.AddError("Invalid boot_mode", err.Error())
 		return
 	}
+	m.BootLoader = types.StringValue(mode.String())
 	b, err := view.Predict(mode, nil, "")
 	if err != nil {
 		diags.Append(bootUnknownWarning(m.Host.ValueString(), err))

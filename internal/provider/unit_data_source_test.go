@@ -62,6 +62,8 @@ data "yama_ptrace_scope" "noyama" {
 				check("locked", "file_exists", knownvalue.Bool(true)),
 				check("locked", "file_content", knownvalue.StringExact("kernel.yama.ptrace_scope = 1\n")),
 				check("locked", "boot_mode", knownvalue.StringExact("auto")),
+				// auto says what it picked: systemd is the host's init.
+				check("locked", "boot_loader", knownvalue.StringExact("systemd")),
 				check("locked", "boot_scope", knownvalue.Int64Exact(3)),
 				check("locked", "boot_source", knownvalue.StringExact("/etc/sysctl.d/zz-hardening.conf:3")),
 				check("locked", "assignments", knownvalue.ListSizeExact(2)),
@@ -81,6 +83,7 @@ data "yama_ptrace_scope" "noyama" {
 				check("debian", "locked", knownvalue.Bool(false)),
 				check("debian", "file_exists", knownvalue.Bool(false)),
 				check("debian", "file_content", knownvalue.Null()),
+				check("debian", "boot_loader", knownvalue.StringExact("systemd")),
 				check("debian", "boot_scope", knownvalue.Int64Exact(2)),
 				check("debian", "boot_source", knownvalue.StringExact("/etc/sysctl.conf:2")),
 				check("debian", "assignments", knownvalue.ListSizeExact(1)),
@@ -93,6 +96,8 @@ data "yama_ptrace_scope" "noyama" {
 				check("noyama", "locked", knownvalue.Bool(false)),
 				check("noyama", "file_exists", knownvalue.Bool(false)),
 				check("noyama", "boot_scope", knownvalue.Null()),
+				// auto without systemd as init: procps.
+				check("noyama", "boot_loader", knownvalue.StringExact("procps")),
 				check("noyama", "assignments", knownvalue.ListSizeExact(0)),
 			},
 			Check: resource.ComposeAggregateTestCheckFunc(

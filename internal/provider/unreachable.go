@@ -80,7 +80,7 @@ func (m *ptraceScopeDataSourceModel) setUnreachable(id string) {
 	m.ID, m.Reachable = types.StringValue(id), types.BoolValue(false)
 	m.Available, m.Locked, m.FileExists = types.BoolNull(), types.BoolNull(), types.BoolNull()
 	m.Scope, m.Mode, m.FileContent = types.Int64Null(), types.StringNull(), types.StringNull()
-	m.BootScope, m.BootSource = types.Int64Null(), types.StringNull()
+	m.BootScope, m.BootSource, m.BootLoader = types.Int64Null(), types.StringNull(), types.StringNull()
 	if m.BootMode.IsNull() {
 		m.BootMode = types.StringValue(bootModeAuto)
 	}
