@@ -365,6 +365,8 @@ for n in "${sizes[@]}"; do
 		if [ "$i" -lt "$runs" ] || [ "$split" -gt 1 ]; then
 			m=$rss_max
 			tfok resync "$tfd" apply -auto-approve -var scope=$scope
+			# The baseline's state too, or its next plan sees Ansible's value.
+			[ -z "$baseline" ] || tfok resync "$tfb" apply -auto-approve -var scope=$scope
 			rss_max=$m
 		fi
 	done
