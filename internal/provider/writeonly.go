@@ -83,17 +83,17 @@ func dropSecrets(m *connectionModel) {
 	if m == nil {
 		return
 	}
-	clear := func(e *endpointModel) {
+	forget := func(e *endpointModel) {
 		e.PrivateKey, e.PrivateKeyPassphrase, e.Password = types.StringNull(), types.StringNull(), types.StringNull()
 	}
-	clear(&m.endpointModel)
+	forget(&m.endpointModel)
 	m.SudoPassword = types.StringNull()
 	list, err := bastions(m.Bastion)
 	if err != nil || len(list) == 0 {
 		return
 	}
 	for i := range list {
-		clear(&list[i].endpointModel)
+		forget(&list[i].endpointModel)
 	}
 	if l, d := types.ListValueFrom(context.Background(), m.Bastion.ElementType(context.Background()), list); !d.HasError() {
 		m.Bastion = l

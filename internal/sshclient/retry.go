@@ -103,7 +103,7 @@ func (p *Pool) dialWaitingWith(ctx context.Context, e *connEntry, r *resolved, n
 		actx, cancel := context.WithTimeout(ctx, bound)
 		c, err := p.dial(actx, e, r)
 		cancel()
-		if err == nil || p.closed.Load() || !(Retryable(err) || errors.Is(err, context.DeadlineExceeded)) {
+		if err == nil || p.closed.Load() || (!Retryable(err) && !errors.Is(err, context.DeadlineExceeded)) {
 			return c, err
 		}
 		pause := backoff(attempt)

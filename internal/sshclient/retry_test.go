@@ -16,10 +16,10 @@ import (
 )
 
 func TestUnitWaitBackoffSchedule(t *testing.T) {
-	want := []time.Duration{1, 2, 4, 8, 10, 10, 10}
+	want := []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 10 * time.Second, 10 * time.Second, 10 * time.Second}
 	for i, w := range want {
-		if got := backoff(i + 1); got != w*time.Second {
-			t.Errorf("backoff(%d) = %s, want %s", i+1, got, w*time.Second)
+		if got := backoff(i + 1); got != w {
+			t.Errorf("backoff(%d) = %s, want %s", i+1, got, w)
 		}
 	}
 }

@@ -44,7 +44,7 @@ func Apply(cfg sshclient.Config) (sshclient.Config, []string, error) {
 	if err != nil {
 		return cfg, nil, fmt.Errorf("ssh_config_file: %w", err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read only: nothing to flush
 	file, err := kssh.Decode(f)
 	if err != nil {
 		return cfg, nil, fmt.Errorf("ssh_config_file %s: %w", path, err)
