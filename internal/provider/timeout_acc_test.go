@@ -207,23 +207,11 @@ resource "yama_ptrace_scope" "test" {
 // to go, and returns those left.
 func sandboxProcesses(t *testing.T, h *testhost.Host, marker string) []string {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		ps, err := h.Processes()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var left []string
-		for _, p := range ps {
-			if strings.Contains(p, marker) {
-				left = append(left, p)
-			}
-		}
-		if len(left) == 0 || time.Now().After(deadline) {
-			return left
-		}
-		time.Sleep(50 * time.Millisecond)
+	left, err := h.ProcessesLeft(marker, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
 	}
+	return left
 }
 
 // TestAccOutputFlood_providerMemory: a login file that prints 1 GB of junk

@@ -81,23 +81,11 @@ func TestLoginFileReadsStdin(t *testing.T) {
 // marker, and returns the ones still there.
 func processesLeft(t *testing.T, h *testhost.Host, marker string) []string {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		ps, err := h.Processes()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var left []string
-		for _, p := range ps {
-			if strings.Contains(p, marker) {
-				left = append(left, p)
-			}
-		}
-		if len(left) == 0 || time.Now().After(deadline) {
-			return left
-		}
-		time.Sleep(50 * time.Millisecond)
+	left, err := h.ProcessesLeft(marker, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
 	}
+	return left
 }
 
 // command_timeout bounds a command that hangs, wherever it hangs: in a

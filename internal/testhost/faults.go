@@ -111,6 +111,28 @@ func (h *Host) Processes() ([]string, error) {
 	return out, nil
 }
 
+// ProcessesLeft waits up to within for the host's processes whose command
+// line contains marker to go, and returns those still there.
+func (h *Host) ProcessesLeft(marker string, within time.Duration) ([]string, error) {
+	deadline := time.Now().Add(within)
+	for {
+		ps, err := h.Processes()
+		if err != nil {
+			return nil, err
+		}
+		var left []string
+		for _, p := range ps {
+			if strings.Contains(p, marker) {
+				left = append(left, p)
+			}
+		}
+		if len(left) == 0 || time.Now().After(deadline) {
+			return left, nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // statFields returns the state and parent pid from a /proc/PID/stat line.
 func statFields(stat []byte) (state byte, ppid int) {
 	s := string(stat)
