@@ -363,8 +363,8 @@ func (r *ptraceScopeResource) Update(ctx context.Context, req resource.UpdateReq
 }
 
 func (r *ptraceScopeResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
-	defer destroyCredentialsHint(ctx, req.Private, &resp.Diagnostics) // writeonly.go
 	var m ptraceScopeResourceModel
+	defer func() { destroyCredentialsHint(ctx, req.Private, m.Host.ValueString(), &resp.Diagnostics) }() // writeonly.go
 	resp.Diagnostics.Append(req.State.Get(ctx, &m)...)
 	if resp.Diagnostics.HasError() {
 		return

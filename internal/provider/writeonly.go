@@ -12,6 +12,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
+
+	"github.com/terraform-yama/terraform-provider-yama/internal/sshclient"
 )
 
 // Write-only secrets. In the resource's `ssh` and `bastion` blocks the
@@ -221,20 +223,34 @@ func (m *ptraceScopeResourceModel) setUnknown(name string) {
 
 // destroyCredentialsHint: a destroy gets the state only, so a resource
 // whose ssh block held write-only secrets logs in with the provider
-// block's credentials; when that login is refused, say so and what to do.
-func destroyCredentialsHint(ctx context.Context, priv privateGetter, diags *diag.Diagnostics) {
+// block's credentials; when that login (or its sudo) is refused, say so,
+// on which host, and what to do. It recognises the refusal by the advice
+// table's summaries (hostDiagnostic), not by the transport's wording.
+func destroyCredentialsHint(ctx context.Context, priv privateGetter, host string, diags *diag.Diagnostics) {
 	if !diags.HasError() || !refreshDeferred(ctx, priv) {
 		return
 	}
 	for _, d := range *diags {
-		if d.Severity() == diag.SeverityError && (strings.Contains(d.Summary(), "authentication") || strings.Contains(d.Summary(), "sudo refused") ||
-			strings.Contains(d.Detail(), "no authentication method")) {
-			diags.AddError("Destroy has no write-only credentials",
+		if d.Severity() == diag.SeverityError && (isCredentialRefusal(d.Summary()) || strings.Contains(d.Detail(), "no authentication method")) {
+			diags.AddError("Destroy has no write-only credentials for "+host,
 				"This resource's ssh block set write-only secrets (private_key, password, sudo_password...), which Terraform does not give to a destroy: "+
-					"it logged in with the provider block's credentials (and the ssh block's other settings), and the host (or its sudo) refused them or there were none. "+
+					"it logged in to "+host+" with the provider block's credentials (and the ssh block's other settings), and the host (or its sudo) refused them or there were none. "+
 					"Give the provider block, the YAMA_SSH_* or YAMA_SUDO_PASSWORD environment variables or the SSH agent a credential this host accepts for the destroy, "+
 					"or set on_destroy = \"keep\", apply, and remove the resource with terraform state rm.")
 			return
 		}
 	}
+}
+
+// isCredentialRefusal: a diagnostic summary that hostDiagnostic gives to a
+// refused login or a refused sudo.
+func isCredentialRefusal(summary string) bool {
+	for _, err := range []error{sshclient.ErrAuthFailed, sshclient.ErrSudoPassword, sshclient.ErrSudoNeedsPassword, sshclient.ErrSudoNotAllowed, sshclient.ErrSudoRefused} {
+		for _, a := range advice {
+			if a.err == err && strings.HasPrefix(summary, a.summary+" on ") {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -194,7 +194,7 @@ data "yama_ptrace_scope" "pw_login" {
 	// Destroy gets the state only: without credentials of its own, the
 	// provider block cannot log in, and the error says what to do.
 	out = run("destroy-no-creds", 1, "destroy", "-auto-approve")
-	if !strings.Contains(flat(out), "Destroy has no write-only credentials") {
+	if !strings.Contains(flat(out), "Destroy has no write-only credentials for "+h2.Addr) {
 		t.Errorf("a destroy without credentials does not explain itself:\n%s", out)
 	}
 	// With credentials from the environment it works.
