@@ -31,11 +31,13 @@ func main() {
 		exitWhenOrphaned(os.Getppid, parentPoll, orphanGrace, os.Exit)
 	}
 
+	stopProfile := startProfile()
 	err := providerserver.Serve(context.Background(), provider.New(version), providerserver.ServeOpts{
 		Address:         Address,
 		Debug:           debug,
 		ProtocolVersion: 6,
 	})
+	stopProfile()
 	if err != nil {
 		log.Fatal(err)
 	}
