@@ -8,9 +8,12 @@ import (
 )
 
 // profileEnv names a directory: when set, each provider process writes a
-// CPU profile of its whole life to DIR/cpu-PID.pprof (`make bench` with
-// BENCH_PROFILE=1 sets it; read them with `go tool pprof`). Terraform
-// starts one provider process per walk, so a changing apply leaves two.
+// CPU profile of its whole life to DIR/cpu-PID.pprof and, when it ends,
+// its heap and goroutine profiles to DIR/heap-PID.pprof and
+// DIR/goroutine-PID.pprof (read them with `go tool pprof`;
+// the heap profile's alloc_space shows what a whole run allocated).
+// Terraform starts one provider process per walk, so a changing apply
+// leaves two of each.
 const profileEnv = "YAMA_CPU_PROFILE_DIR"
 
 // startProfile starts the CPU profile asked for by profileEnv and returns
@@ -33,5 +36,11 @@ func startProfile() (stop func()) {
 	return func() {
 		pprof.StopCPUProfile()
 		_ = f.Close()
+		for _, p := range []string{"heap", "goroutine"} {
+			if h, err := os.Create(filepath.Join(dir, fmt.Sprintf("%s-%d.pprof", p, os.Getpid()))); err == nil {
+				_ = pprof.Lookup(p).WriteTo(h, 0)
+				_ = h.Close()
+			}
+		}
 	}
 }

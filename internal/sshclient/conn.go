@@ -3,6 +3,7 @@ package sshclient
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -63,6 +64,10 @@ type connEntry struct {
 	cur       *liveConn
 	inflight  *dialCall
 	connected bool // a dial has succeeded before: the next one is a reconnect
+
+	bastion  atomic.Bool // other entries connect through this one: never idle-closed
+	lastUse  time.Time   // when the last session ended or the connection opened; under mu
+	idleTime *time.Timer // runs closeIfIdle; under mu
 }
 
 // get returns the live connection, dialing at most once for all concurrent
@@ -111,12 +116,13 @@ func (e *connEntry) dial(ctx context.Context, r *resolved, call *dialCall) {
 	}
 	if err == nil {
 		e.cur, e.connected = c, true
+		e.touch()
 		if e.pool.keepalive > 0 {
 			timeout := e.pool.keepaliveTimeout
 			if timeout <= 0 {
 				timeout = r.Timeout
 			}
-			go e.keepalive(ctx, c, e.pool.keepalive, timeout)
+			go e.keepalive(c, e.pool.keepalive, timeout)
 		}
 	}
 	call.conn, call.err = c, err
@@ -135,10 +141,55 @@ func (e *connEntry) drop(ctx context.Context, c *liveConn, reason string) {
 	e.pool.log(ctx, "ssh connection dropped", map[string]any{"host": e.addr, "reason": reason})
 }
 
+// release ends a session on the entry: the connection counts as used now.
+func (e *connEntry) release() {
+	e.sem.release()
+	e.mu.Lock()
+	e.touch()
+	e.mu.Unlock()
+}
+
+// touch records a use and (re)arms the idle timer; e.mu must be held.
+func (e *connEntry) touch() {
+	d := e.pool.idleClose
+	if d <= 0 || e.bastion.Load() {
+		return
+	}
+	e.lastUse = time.Now()
+	if e.idleTime == nil {
+		e.idleTime = time.AfterFunc(d, e.closeIfIdle)
+	} else {
+		e.idleTime.Reset(d)
+	}
+}
+
+// closeIfIdle closes the connection when no session runs on it and none
+// has for idleClose. Holding the semaphore's lock keeps a new session from
+// starting meanwhile; one that got the connection just before still works:
+// Run redials once when a connection is found closed before its command
+// was sent. The next dial is not counted as a reconnect.
+func (e *connEntry) closeIfIdle() {
+	e.sem.mu.Lock()
+	e.mu.Lock()
+	c := e.cur
+	idle := e.sem.inUse == 0 && c != nil && !e.bastion.Load() && time.Since(e.lastUse) >= e.pool.idleClose
+	if idle {
+		e.cur, e.connected = nil, false
+	}
+	e.mu.Unlock()
+	e.sem.mu.Unlock()
+	if !idle {
+		return
+	}
+	_ = c.client.Close() // unused: nothing to report
+	e.pool.idleClosed.Add(1)
+	e.pool.log(e.pool.backgroundCtx(), "ssh connection closed", map[string]any{"host": e.addr, "reason": "idle"})
+}
+
 // keepalive probes c every interval. A probe that errors or gets no reply
 // within timeout means the peer or the path is gone: drop the connection so
 // the next Run redials instead of hanging on a dead TCP stream.
-func (e *connEntry) keepalive(ctx context.Context, c *liveConn, interval, timeout time.Duration) {
+func (e *connEntry) keepalive(c *liveConn, interval, timeout time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -150,7 +201,7 @@ func (e *connEntry) keepalive(ctx context.Context, c *liveConn, interval, timeou
 		// Any reply, even "unsupported request", proves liveness; no reply
 		// within timeout means the peer or the path is gone.
 		if !c.alive(timeout) {
-			e.drop(ctx, c, "keepalive failed")
+			e.drop(e.pool.backgroundCtx(), c, "keepalive failed")
 			return
 		}
 	}

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/ssh"
 )
 
 func TestHandshakeStall(t *testing.T) {
@@ -349,4 +351,76 @@ func BenchmarkRun(b *testing.B) {
 		}
 	})
 	b.ReportMetric(float64(p.Stats().Dials), "dials")
+}
+
+// waitIdleClosed polls until the pool has closed n idle connections.
+func waitIdleClosed(t *testing.T, p *Pool, n int64) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for p.Stats().IdleClosed < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("IdleClosed = %d after 10 s, want %d", p.Stats().IdleClosed, n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// An unused connection is closed after the idle time and the next command
+// logs in again (not counted as a reconnect); a command running longer
+// than the idle time keeps its connection; a bastion stays open for the
+// connections behind it.
+func TestIdleClose(t *testing.T) {
+	t.Run("unused connection closes, the next command logs in again", func(t *testing.T) {
+		s, key := keyedServer(t)
+		p := newTestPool(t, WithIdleClose(100*time.Millisecond))
+		h := mustHost(t, p, testConfig(t, s, key))
+		if _, _, err := run(t, h, "echo hello", nil, false); err != nil {
+			t.Fatal(err)
+		}
+		waitIdleClosed(t, p, 1)
+		if _, _, err := run(t, h, "echo hello", nil, false); err != nil {
+			t.Fatal(err)
+		}
+		if st := p.Stats(); st.Dials != 2 || st.Reconnects != 0 {
+			t.Errorf("Stats = %+v, want 2 dials, 0 reconnects", st)
+		}
+		if got := s.acceptCount(); got != 2 {
+			t.Errorf("server accepted %d connections, want 2", got)
+		}
+	})
+	t.Run("a running command keeps its connection", func(t *testing.T) {
+		s, key := keyedServer(t)
+		p := newTestPool(t, WithIdleClose(30*time.Millisecond))
+		h := mustHost(t, p, testConfig(t, s, key))
+		// "sleep" runs 100 ms: the timer armed at login fires during it.
+		if _, _, err := run(t, h, "sleep", nil, false); err != nil {
+			t.Fatalf("command failed: %v (closed under a running command?)", err)
+		}
+		if st := p.Stats(); st.Dials != 1 {
+			t.Errorf("Stats = %+v, want 1 dial", st)
+		}
+		waitIdleClosed(t, p, 1)
+	})
+	t.Run("a bastion stays open", func(t *testing.T) {
+		signer, keyPEM := clientKey(t)
+		bastion := bastionServer(t, signer)
+		target := newFakeServer(t, func(s *fakeServer) { s.authorized = []ssh.PublicKey{signer.PublicKey()} })
+		p := newTestPool(t, WithIdleClose(50*time.Millisecond))
+		cfg := testConfig(t, target, keyPEM)
+		cfg.Jumps = []Config{jumpTo(bastion, keyPEM)}
+		h := mustHost(t, p, cfg)
+		for i := int64(1); i <= 2; i++ {
+			if _, _, err := run(t, h, "echo hello", nil, false); err != nil {
+				t.Fatal(err)
+			}
+			waitIdleClosed(t, p, i)
+		}
+		time.Sleep(150 * time.Millisecond)
+		if st := p.Stats(); st.IdleClosed != 2 || st.Forwards != 2 {
+			t.Errorf("Stats = %+v, want the target closed twice, reached twice through the bastion", st)
+		}
+		if got := bastion.acceptCount(); got != 1 {
+			t.Errorf("bastion accepted %d connections, want 1 (kept open)", got)
+		}
+	})
 }

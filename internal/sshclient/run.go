@@ -42,7 +42,7 @@ func (h *Host) Run(ctx context.Context, script string, stdin []byte, privileged 
 	if err := h.conn.sem.acquire(ctx); err != nil {
 		return nil, nil, &Error{Host: h.r.addr, Via: h.via(), Op: "session", Err: err}
 	}
-	defer h.conn.sem.release()
+	defer h.conn.release()
 
 	for attempt := 0; ; attempt++ {
 		c, err := h.conn.get(ctx, h.r)
