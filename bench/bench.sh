@@ -22,6 +22,12 @@
 #                        of its own (created once, like the main one).
 #   BENCH_ANS_NC_MAX=200 measures Ansible's no-change run only up to this N
 #                        (it is no target; at 1000 hosts it takes ~6 minutes).
+#   YAMA_CPU_PROFILE_DIR=DIR  every provider process writes its CPU, heap and
+#                        goroutine profiles there (cpu-PID.pprof...; read
+#                        with `go tool pprof .cache/bench/bin/terraform-provider-yama-0.1.0 FILE`).
+#                        For Terraform core's own profile, run one command
+#                        under `perf record -g` with a Terraform built from
+#                        source (release binaries have no symbol table).
 #
 # Every measurement is a whole command, wall clock, median of RUNS; cells
 # read "seconds (ms per host)":
