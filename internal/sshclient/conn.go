@@ -88,13 +88,16 @@ func (e *connEntry) get(ctx context.Context, r *resolved) (*liveConn, error) {
 		e.cur = nil // died in the background (server closed it)
 	}
 	call := e.inflight
+	var gate *logGate // set when this caller starts the dial: its context logs it
 	if call == nil {
 		call = &dialCall{done: make(chan struct{})}
 		e.inflight = call
 		if e.connected {
 			e.pool.reconnects.Add(1)
 		}
-		go e.dial(context.WithoutCancel(ctx), r, call)
+		var dctx context.Context
+		dctx, gate = withLogGate(context.WithoutCancel(ctx))
+		go e.dial(dctx, r, call)
 	}
 	e.mu.Unlock()
 
@@ -102,6 +105,9 @@ func (e *connEntry) get(ctx context.Context, r *resolved) (*liveConn, error) {
 	case <-call.done:
 		return call.conn, call.err
 	case <-ctx.Done():
+		if gate != nil {
+			gate.close() // the dial goes on, without our context's logger
+		}
 		return nil, &Error{Host: e.addr, Op: "connect", Err: ctx.Err()}
 	}
 }

@@ -193,9 +193,41 @@ func (p *Pool) Stats() Stats {
 func (p *Pool) backgroundCtx() context.Context { return context.Background() }
 
 func (p *Pool) log(ctx context.Context, msg string, fields map[string]any) {
-	if p.logger != nil {
-		p.logger(ctx, msg, fields)
+	if p.logger == nil {
+		return
 	}
+	if g, _ := ctx.Value(logGateKey{}).(*logGate); g != nil {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		if g.closed {
+			return
+		}
+	}
+	p.logger(ctx, msg, fields)
+}
+
+// logGate lets a detached dial log with the context of the request that
+// started it only while that request still waits for it (see get): the
+// plugin SDK's logger is not safe for two goroutines at once on one
+// context, and a request that stopped waiting goes on using its context.
+// Logging holds the gate's lock, so once close returns no dial log is
+// running or will run with that context.
+type logGate struct {
+	mu     sync.Mutex
+	closed bool
+}
+
+type logGateKey struct{}
+
+func withLogGate(ctx context.Context) (context.Context, *logGate) {
+	g := &logGate{}
+	return context.WithValue(ctx, logGateKey{}, g), g
+}
+
+func (g *logGate) close() {
+	g.mu.Lock()
+	g.closed = true
+	g.mu.Unlock()
 }
 
 // Host is a validated target. Many Host values may share one connection.

@@ -2,6 +2,7 @@ package sshclient
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -279,5 +280,44 @@ func TestWaitForSSHDoesNotRetryAuth(t *testing.T) {
 	}
 	if s.acceptCount() != 1 {
 		t.Errorf("%d connections, want 1", s.acceptCount())
+	}
+}
+
+// A request that stops waiting for a dial it started takes its context
+// back: the dial goes on (for other callers) but no longer logs with that
+// context, which the plugin SDK's logger cannot share between goroutines.
+// Without the gate the retry loop below logs again about 1 s in.
+func TestAbandonedDialStopsUsingTheContext(t *testing.T) {
+	s, key := keyedServer(t)
+	cfg := testConfig(t, s, key)
+	cfg.Host, cfg.Port = hostPort(t, freePort(t))
+	cfg.WaitForSSH = 10 * time.Second
+	type marker struct{}
+	var mu sync.Mutex
+	var ours []string
+	p := newTestPool(t, WithLogger(func(ctx context.Context, msg string, _ map[string]any) {
+		if ctx.Value(marker{}) != nil {
+			mu.Lock()
+			ours = append(ours, msg)
+			mu.Unlock()
+		}
+	}))
+	h := mustHost(t, p, cfg)
+	ctx, cancel := context.WithTimeout(context.WithValue(context.Background(), marker{}, true), 300*time.Millisecond)
+	defer cancel()
+	if _, err := h.conn.get(ctx, h.r); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("get = %v, want the caller's deadline", err)
+	}
+	mu.Lock()
+	before := len(ours)
+	mu.Unlock()
+	if before == 0 {
+		t.Fatal("the dial logged nothing with the caller's context while it waited")
+	}
+	time.Sleep(1500 * time.Millisecond) // the retry after 1 s logs again
+	mu.Lock()
+	defer mu.Unlock()
+	if len(ours) != before {
+		t.Errorf("logged with the abandoned context after get returned: %q", ours[before:])
 	}
 }
