@@ -2,19 +2,13 @@ package provider
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
-	"encoding/pem"
 	"fmt"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
-	"golang.org/x/crypto/ssh"
 
 	"github.com/terraform-yama/terraform-provider-yama/internal/testhost"
 )
@@ -110,57 +104,22 @@ func TestAccSecretsNeverLogged(t *testing.T) {
 	wrongLogin := "wrong-login-" + nonce
 
 	// An encrypted key for yamasudo.
-	pub, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	block, err := ssh.MarshalPrivateKeyWithPassphrase(priv, "", []byte(passphrase))
-	if err != nil {
-		t.Fatal(err)
-	}
-	encKey := string(pem.EncodeToMemory(block))
-	sshPub, _ := ssh.NewPublicKey(pub)
-	dir := t.TempDir()
-	encKeyPath := writeTemp(t, dir, "enc_key", encKey)
-	authKeys := h2.Path("/run/testhost/authorized_keys/" + testhost.UserSudo)
-	f, err := os.OpenFile(authKeys, os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fmt.Fprintf(f, "%s", ssh.MarshalAuthorizedKey(sshPub))
-	f.Close()
+	encKey := encryptedKeyFor(t, h2, testhost.UserSudo, passphrase)
+	encKeyPath := writeTemp(t, t.TempDir(), "enc_key", encKey)
 
-	secrets := map[string]string{
+	leak := newLeakCheck(t, map[string]string{
 		"sudo password":           testhost.PasswordPW,
 		"login password":          testhost.PasswordUser,
 		"key passphrase":          passphrase,
 		"wrong sudo password":     wrongSudo,
 		"wrong login password":    wrongLogin,
-		"client key (whole)":      accEnv.ClientKeyPEM(),
-		"encrypted key (whole)":   encKey,
 		"client key, as a string": strings.ReplaceAll(accEnv.ClientKeyPEM(), "\n", `\n`),
-	}
-	for i, line := range pemBodyLines(accEnv.ClientKeyPEM()) {
-		secrets[fmt.Sprintf("client key PEM line %d", i+1)] = line
-	}
-	for i, line := range pemBodyLines(encKey) {
-		secrets[fmt.Sprintf("encrypted key PEM line %d", i+1)] = line
-	}
-
-	logs := filepath.Join(dir, "logs")
-	if err := os.Mkdir(logs, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	var outputs []string
+	})
+	leak.addPEM("client key", accEnv.ClientKeyPEM())
+	leak.addPEM("encrypted key", encKey)
 	run := func(w *tfWorkdir, name string, wantCode int, args ...string) {
 		t.Helper()
-		w.env = append(w.env, "TF_LOG=trace", "TF_LOG_PROVIDER=trace", "TF_LOG_PATH="+filepath.Join(logs, name+".log"))
-		out, code := w.run(args...)
-		w.env = w.env[:len(w.env)-3]
-		outputs = append(outputs, out)
-		if code != wantCode {
-			t.Fatalf("%s: exit %d, want %d\n%s", name, code, wantCode, out)
-		}
+		leak.run(w, name, wantCode, args...)
 	}
 
 	// Working credentials: an encrypted key (with NOPASSWD sudo) on one
@@ -227,47 +186,14 @@ data "yama_ptrace_scope" "bad" {
 
 	// The logs must be the real thing: trace level, from the provider
 	// process, covering the connections above.
-	all := strings.Join(outputs, "\n")
-	ents, err := os.ReadDir(logs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var logText strings.Builder
-	for _, e := range ents {
-		b, err := os.ReadFile(filepath.Join(logs, e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		logText.Write(b)
-	}
-	text := logText.String()
+	text := leak.logText()
 	for _, want := range []string{"[TRACE]", "provider.terraform-provider-yama", "applying ptrace_scope change", h.Addr} {
 		if !strings.Contains(text, want) {
 			t.Fatalf("the trace logs (%d bytes) lack %q: the provider's logs were not captured", len(text), want)
 		}
 	}
-	t.Logf("checked %d bytes of trace logs and %d bytes of output for %d secrets", len(text), len(all), len(secrets))
-	for what, s := range secrets {
-		for where, hay := range map[string]string{"TF_LOG_PATH logs": text, "terraform output": all} {
-			if i := strings.Index(hay, s); i >= 0 {
-				lo, hi := max(0, i-200), min(len(hay), i+len(s)+50)
-				t.Errorf("%s appears in the %s: ...%s...", what, where, hay[lo:hi])
-			}
-		}
-	}
-}
-
-// pemBodyLines returns the base64 lines of a PEM block (not BEGIN/END).
-func pemBodyLines(p string) []string {
-	var out []string
-	for _, l := range strings.Split(p, "\n") {
-		l = strings.TrimSpace(l)
-		if l == "" || strings.HasPrefix(l, "-----") {
-			continue
-		}
-		out = append(out, l)
-	}
-	return out
+	t.Logf("checked %d bytes of trace logs and %d outputs for %d secrets", len(text), len(leak.outputs), len(leak.secrets))
+	leak.assertNoSecret()
 }
 
 // The sudo password travels only on sudo's standard input, after sudo's

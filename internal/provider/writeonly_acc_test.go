@@ -1,16 +1,11 @@
 package provider
 
 import (
-	"crypto/ed25519"
-	"crypto/rand"
-	"encoding/pem"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"golang.org/x/crypto/ssh"
 
 	"github.com/terraform-yama/terraform-provider-yama/internal/testhost"
 )
@@ -32,38 +27,17 @@ func TestAccWriteOnlySecretsAndDrift(t *testing.T) {
 	passphrase := "wo-passphrase-" + nonce
 
 	// An encrypted key for yamasudo on h2, given only in its ssh block.
-	pub, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	block, err := ssh.MarshalPrivateKeyWithPassphrase(priv, "", []byte(passphrase))
-	if err != nil {
-		t.Fatal(err)
-	}
-	encKey := string(pem.EncodeToMemory(block))
-	sshPub, _ := ssh.NewPublicKey(pub)
-	f, err := os.OpenFile(h2.Path("/run/testhost/authorized_keys/"+testhost.UserSudo), os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fmt.Fprintf(f, "%s", ssh.MarshalAuthorizedKey(sshPub))
-	f.Close()
+	encKey := encryptedKeyFor(t, h2, testhost.UserSudo, passphrase)
 	dir := t.TempDir()
 	encKeyPath := writeTemp(t, dir, "enc_key", encKey)
 
-	secrets := map[string]string{
-		"sudo password":      testhost.PasswordPW,
-		"login password":     testhost.PasswordUser,
-		"key passphrase":     passphrase,
-		"encrypted key":      encKey,
-		"client key (whole)": accEnv.ClientKeyPEM(),
-	}
-	for i, line := range pemBodyLines(accEnv.ClientKeyPEM()) {
-		secrets[fmt.Sprintf("client key PEM line %d", i+1)] = line
-	}
-	for i, line := range pemBodyLines(encKey) {
-		secrets[fmt.Sprintf("encrypted key PEM line %d", i+1)] = line
-	}
+	leak := newLeakCheck(t, map[string]string{
+		"sudo password":  testhost.PasswordPW,
+		"login password": testhost.PasswordUser,
+		"key passphrase": passphrase,
+	})
+	leak.addPEM("client key", accEnv.ClientKeyPEM())
+	leak.addPEM("encrypted key", encKey)
 
 	// The provider block has no credentials: every secret is in a block.
 	// Keys come from files, passwords from ephemeral variables (a literal
@@ -133,23 +107,11 @@ data "yama_ptrace_scope" "pw_login" {
 	w.env = append(w.env, "SSH_AUTH_SOCK=", "TF_VAR_login_password="+testhost.PasswordUser,
 		"TF_VAR_sudo_password="+testhost.PasswordPW, "TF_VAR_passphrase="+passphrase)
 
-	logs := filepath.Join(dir, "logs")
-	if err := os.Mkdir(logs, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	var outputs []string
 	run := func(name string, wantCode int, args ...string) string {
 		t.Helper()
-		w.env = append(w.env, "TF_LOG=trace", "TF_LOG_PROVIDER=trace", "TF_LOG_PATH="+filepath.Join(logs, name+".log"))
-		out, code := w.run(args...)
-		w.env = w.env[:len(w.env)-3]
-		outputs = append(outputs, out)
-		if code != wantCode {
-			t.Fatalf("%s: exit %d, want %d\n%s", name, code, wantCode, out)
-		}
-		return out
+		return leak.run(w, name, wantCode, args...)
 	}
-	artifacts := map[string]string{}
+	artifacts := leak.artifacts
 	readFile := func(what, p string) {
 		b, err := os.ReadFile(filepath.Join(w.dir, p))
 		if err != nil {
@@ -211,29 +173,8 @@ data "yama_ptrace_scope" "pw_login" {
 		t.Errorf("the state has no null password: the write-only attributes were not exercised:\n%s", artifacts["state after create"])
 	}
 
-	var logText strings.Builder
-	ents, err := os.ReadDir(logs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range ents {
-		b, err := os.ReadFile(filepath.Join(logs, e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		logText.Write(b)
-	}
-	artifacts["TF_LOG=trace logs"] = logText.String()
-	artifacts["terraform output"] = strings.Join(outputs, "\n")
-	if !strings.Contains(artifacts["TF_LOG=trace logs"], "refreshing at plan time") {
+	if !strings.Contains(leak.logText(), "refreshing at plan time") {
 		t.Errorf("the trace logs lack the plan-time refresh")
 	}
-	for what, s := range secrets {
-		for where, hay := range artifacts {
-			if i := strings.Index(hay, s); i >= 0 {
-				lo, hi := max(0, i-200), min(len(hay), i+len(s)+50)
-				t.Errorf("%s appears in the %s: ...%s...", what, where, hay[lo:hi])
-			}
-		}
-	}
+	leak.assertNoSecret()
 }
