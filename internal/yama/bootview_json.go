@@ -67,11 +67,12 @@ func compactEntry(e sysctld.Entry) (byte, string, error) {
 		return 'b', base64.StdEncoding.EncodeToString(e.Data), nil
 	case sysctld.KindSymlink:
 		return 'l', e.Target, nil
-	}
-	for k, kind := range entryKinds {
-		if kind == e.Kind && k != 'f' && k != 'b' {
-			return k, "", nil
-		}
+	case sysctld.KindDir:
+		return 'd', "", nil
+	case sysctld.KindDevice:
+		return 'c', "", nil
+	case sysctld.KindOther:
+		return 'o', "", nil
 	}
 	return 0, "", fmt.Errorf("boot view: %s has unknown kind %v", e.Path, e.Kind)
 }
